@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Developer entry point: the README's two commands.
+#   ./dev.sh demo   set up .venv (once) and run the main job on the demo
+#   ./dev.sh test   set up .venv (once) and run lint and the whole test suite
+set -euo pipefail
+cd "$(dirname "$0")"
+
+PYTHON="${PYTHON:-python3}"
+VENV=".venv"
+REQUIREMENTS=(requirements.txt requirements-dev.txt pyproject.toml)
+
+setup() {
+  local stamp="$VENV/.floe-requirements"
+  local wanted
+  wanted="$(cat "${REQUIREMENTS[@]}" | sha256sum | cut -d' ' -f1)"
+  if [[ -x "$VENV/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$wanted" ]]; then
+    return
+  fi
+  echo "setting up $VENV (Python: $("$PYTHON" --version 2>&1))"
+  [[ -x "$VENV/bin/python" ]] || "$PYTHON" -m venv "$VENV"
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+  echo "$wanted" > "$stamp"
+}
+
+demo() {
+  "$VENV/bin/floe-infra" validate \
+    --platform demo/platform/platform.yaml \
+    --pipeline demo/data_engineering/floe.yaml
+}
+
+run_tests() {
+  "$VENV/bin/ruff" check .
+  "$VENV/bin/python" -m pytest "$@"
+}
+
+case "${1:-}" in
+  demo) setup; demo ;;
+  test) shift; setup; run_tests "$@" ;;
+  setup) setup ;;
+  *) echo "usage: ./dev.sh demo | test [pytest args] | setup" >&2; exit 2 ;;
+esac

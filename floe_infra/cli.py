@@ -1,0 +1,73 @@
+"""The `floe-infra` command line: a thin layer over the library; the only place that prints and exits."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from floe_infra import __version__
+from floe_infra.errors import ConfigError, FloeError
+
+EXIT_OK = 0
+EXIT_INVALID = 2
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from floe_infra.config.loader import load_configuration
+    from floe_infra.config.summary import pipeline_summary, platform_summary
+
+    platform, pipelines = load_configuration(args.platform, args.pipeline)
+    for line in platform_summary(platform):
+        print(line)
+    for loaded in pipelines:
+        for line in pipeline_summary(loaded):
+            print(line)
+    print("valid")
+    return EXIT_OK
+
+
+def _schema(args: argparse.Namespace) -> int:
+    from floe_infra.config.schema import write_schemas
+
+    for path in write_schemas(args.out):
+        print(f"wrote {path}")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    parser = argparse.ArgumentParser(prog="floe-infra", description="The floe lakehouse platform as Pulumi code.")
+    parser.add_argument("--version", action="version", version=f"floe-infra {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    validate = sub.add_parser("validate", help="validate platform.yaml and floe.yaml files")
+    validate.add_argument("--platform", type=Path, required=True, help="the platform.yaml")
+    validate.add_argument("--pipeline", type=Path, action="append", default=[], help="a floe.yaml (repeatable)")
+    validate.set_defaults(handler=_validate)
+
+    schema = sub.add_parser("schema", help="write JSON Schemas of both files for editors")
+    schema.add_argument("--out", type=Path, required=True, help="directory to write into")
+    schema.set_defaults(handler=_schema)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit status (0 ok, 2 invalid input or expected failure)."""
+    args = build_parser().parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    try:
+        return handler(args)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        print(f"{len(exc.problems)} problem(s) found", file=sys.stderr)
+        return EXIT_INVALID
+    except FloeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

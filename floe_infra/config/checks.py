@@ -1,0 +1,156 @@
+"""Rules that span fields or files, each a `check_*` function yielding (path, message).
+
+They run after the models validate, so they can rely on types; the loader turns each finding
+into a located `Problem`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator
+
+from floe_infra.config.catalog import CatalogType
+from floe_infra.config.pipeline import PipelineConfig
+from floe_infra.config.platform import PlatformConfig
+from floe_infra.config.tenancy import resolve_tenants
+from floe_infra.config.yaml_source import Path_
+
+Finding = tuple[Path_, str]
+
+# Default resource class of each service (infrastructure.resource_profiles key).
+SERVICE_RESOURCE_CLASSES = {
+    "object_storage": "storage",
+    "database": "storage",
+    "catalog": "storage",
+    "tracing": "platform",
+    "lineage": "platform",
+    "orchestration": "platform",
+    "semantic": "platform",
+}
+
+
+def _known(names: Collection[object]) -> str:
+    listed = ", ".join(sorted(str(n) for n in names)) if names else "none defined"
+    return f"known: {listed}"
+
+
+def check_layer_references(platform: PlatformConfig) -> Iterator[Finding]:
+    """Layers point at existing storage and catalog profiles, in the catalog's warehouse."""
+    namespaces: dict[str, str] = {}
+    for key, layer in platform.layers.items():
+        if layer.storage_ref not in platform.storage:
+            yield ("layers", key, "storage_ref"), (
+                f"storage profile '{layer.storage_ref}' does not exist ({_known(platform.storage)})")
+        catalog = platform.catalogs.get(layer.catalog_ref)
+        if catalog is None:
+            yield ("layers", key, "catalog_ref"), (
+                f"catalog profile '{layer.catalog_ref}' does not exist ({_known(platform.catalogs)})")
+        elif layer.warehouse != catalog.warehouse:
+            yield ("layers", key, "namespace"), (
+                f"namespace '{layer.namespace}' must start with the warehouse of catalog "
+                f"'{layer.catalog_ref}' ('{catalog.warehouse}.')")
+        if layer.namespace in namespaces:
+            yield ("layers", key, "namespace"), (
+                f"namespace '{layer.namespace}' is already used by layer '{namespaces[layer.namespace]}'")
+        namespaces.setdefault(layer.namespace, key)
+
+
+def check_compute_logs(platform: PlatformConfig) -> Iterator[Finding]:
+    """Compute logs go to an existing storage profile."""
+    logs = platform.observability.compute_logs
+    if logs is not None and logs.enabled and logs.storage_ref not in platform.storage:
+        yield ("observability", "compute_logs", "storage_ref"), (
+            f"storage profile '{logs.storage_ref}' does not exist ({_known(platform.storage)})")
+
+
+def check_services(platform: PlatformConfig) -> Iterator[Finding]:
+    """Deployed services have what they need; resource profiles exist."""
+    services = platform.deployment.services
+    profiles = platform.infrastructure.resource_profiles or {}
+    for name in SERVICE_RESOURCE_CLASSES:
+        chosen = getattr(services, name).resource_profile
+        if chosen is not None and chosen not in profiles:
+            yield ("deployment", "services", name, "resource_profile"), (
+                f"resource profile '{chosen}' is not in infrastructure.resource_profiles ({_known(profiles)})")
+    if services.catalog.deploy and platform.catalogs and not any(
+        c.type in (CatalogType.POLARIS, CatalogType.REST) for c in platform.catalogs.values()
+    ):
+        yield ("deployment", "services", "catalog", "deploy"), (
+            "Polaris is deployed but every catalog profile is of another type; add a polaris profile or "
+            "set deploy: false")
+    if services.object_storage.deploy and not any(not p.is_aws for p in platform.storage.values()):
+        yield ("deployment", "services", "object_storage", "deploy"), (
+            "MinIO is deployed but every storage profile targets AWS S3 (no endpoint); give the in-cluster "
+            "profiles an endpoint or set deploy: false")
+
+
+def check_tenants(platform: PlatformConfig) -> Iterator[Finding]:
+    """Tenants use existing layers and unique identities and namespaces."""
+    seen: dict[str, dict[str, str]] = {"service_account": {}, "principal_role": {}, "namespace": {}}
+    for name, tenant in resolve_tenants(platform).items():
+        for field in ("writes", "reads"):
+            for layer in getattr(tenant, field):
+                if layer not in platform.layers:
+                    yield ("deployment", "tenants", name, field), (
+                        f"layer '{layer}' does not exist ({_known(platform.layers)})")
+        for field, owners in seen.items():
+            value = getattr(tenant, field)
+            if value in owners:
+                yield ("deployment", "tenants", name), (
+                    f"{field} '{value}' is already used by tenant '{owners[value]}'")
+            owners.setdefault(value, name)
+
+
+PLATFORM_CHECKS = (check_layer_references, check_compute_logs, check_services, check_tenants)
+
+
+def check_orchestration_references(pipeline: PipelineConfig) -> Iterator[Finding]:
+    """Schedules and sensors run jobs that exist."""
+    orchestration = pipeline.orchestration
+    if orchestration is None:
+        return
+    jobs = orchestration.jobs
+    for kind, entries in (("schedules", orchestration.schedules), ("sensors", orchestration.sensors)):
+        for key, entry in entries.items():
+            if entry.job not in jobs:
+                yield ("orchestration", kind, key, "job"), f"job '{entry.job}' does not exist ({_known(jobs)})"
+
+
+def check_table_names(pipeline: PipelineConfig) -> Iterator[Finding]:
+    """Table names are unique per layer."""
+    seen: set[tuple[str, str]] = set()
+    for index, table in enumerate(pipeline.tables):
+        if (table.layer, table.name) in seen:
+            yield ("tables", index, "name"), f"table '{table.name}' is declared twice in layer '{table.layer}'"
+        seen.add((table.layer, table.name))
+
+
+PIPELINE_CHECKS = (check_orchestration_references, check_table_names)
+
+
+def check_pipeline_against_platform(pipeline: PipelineConfig, platform: PlatformConfig) -> Iterator[Finding]:
+    """floe.yaml's profile, layer and identity references exist on the platform."""
+    for field, profiles in (("storage", platform.storage), ("catalog", platform.catalogs),
+                            ("compute", platform.compute)):
+        ref = getattr(pipeline, field)
+        if ref not in profiles:
+            yield (field,), f"{field} profile '{ref}' is not defined by the platform ({_known(profiles)})"
+    for index, table in enumerate(pipeline.tables):
+        if table.layer not in platform.layers:
+            yield ("tables", index, "layer"), f"layer '{table.layer}' does not exist ({_known(platform.layers)})"
+    tenants = resolve_tenants(platform)
+    tenant = tenants.get(pipeline.name)
+    if tenant is None:
+        yield ("name",), (f"pipeline '{pipeline.name}' is not a tenant of this platform ({_known(tenants)}); "
+                          f"the platform team onboards it with deployment.tenants.{pipeline.name}")
+        return
+    for field in ("service_account", "principal_role"):
+        given, expected = getattr(pipeline, field), getattr(tenant, field)
+        if given is not None and given != expected:
+            yield (field,), f"'{given}' does not match the platform's tenant '{pipeline.name}', which is '{expected}'"
+    for index, table in enumerate(pipeline.tables):
+        if table.layer in platform.layers and table.layer not in tenant.writes:
+            yield ("tables", index, "layer"), (
+                f"tenant '{pipeline.name}' may not write layer '{table.layer}' (it writes: "
+                f"{', '.join(tenant.writes) or 'none'})")
+    if pipeline.consumption.enabled and not platform.deployment.services.semantic.deploy:
+        yield ("consumption", "enabled"), "the platform does not deploy Cube (deployment.services.semantic)"

@@ -1,0 +1,120 @@
+"""Find credentials written into configuration files.
+
+Two policies, one scanner:
+- platform.yaml may *name* credentials (`secret_ref`) but never hold one: a credential-like key
+  with a literal string value, or a value that is itself a secret (an AWS key id, a private key,
+  a URL or connection string with a password) is rejected.
+- floe.yaml holds no credentials at all: credential-like keys are rejected whatever their value,
+  and so are secret-looking values anywhere.
+
+The scan walks the parsed document, so every finding has its line and column.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from floe_infra.config.yaml_source import Path_, SourceDocument
+from floe_infra.errors import Problem
+
+_WORD_SPLIT = re.compile(r"[^a-z0-9]+")
+_CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+# Single words that make a key a credential.
+_SECRET_WORDS = frozenset({
+    "password", "passwd", "pwd", "passphrase", "secret", "secrets", "token", "apikey", "credential",
+    "credentials", "privatekey", "secretkey", "accesskey", "sessiontoken", "dsn",
+})
+# Word pairs that do (access_key, api_key, private_key, connection_string, ...).
+_SECRET_PAIRS = frozenset({
+    ("access", "key"), ("api", "key"), ("private", "key"), ("secret", "key"), ("client", "secret"),
+    ("session", "token"), ("auth", "token"), ("connection", "string"), ("conn", "str"),
+    ("signing", "key"), ("encryption", "key"),
+})
+# Words that turn a credential-like key into something that is not a credential value.
+_NOT_A_VALUE = frozenset({"ref", "refs", "enabled", "refresh", "backends", "backend", "rotation", "days",
+                          "mode", "mount", "path", "name", "names", "type"})
+
+_VALUE_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"\b(AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b"), "an AWS access key id"),
+    (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"), "a private key"),
+    (re.compile(r"\b[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@"), "a URL with a user and password"),
+    (re.compile(r"(?i)(^|[;\s?&])(password|pwd)\s*=\s*[^;&\s]+"), "a connection string with a password"),
+    (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}\b"), "a GitHub token"),
+    (re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}\b"), "a Slack token"),
+    (re.compile(r"\bsk_(live|test)_[A-Za-z0-9]{16,}\b"), "a Stripe key"),
+    (re.compile(r"\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\b"), "a JSON web token"),
+)
+
+
+def credential_key(key: str) -> bool:
+    """Whether a mapping key names a credential value (`password`, `aws_secret_access_key`, ...)."""
+    words = [w for w in _WORD_SPLIT.split(_CAMEL_BOUNDARY.sub("_", key).lower()) if w]
+    if not words or words[-1] in _NOT_A_VALUE:
+        return False
+    if any(w in _SECRET_WORDS for w in words):
+        return True
+    return any(pair in _SECRET_PAIRS for pair in itertools.pairwise(words))
+
+
+def secret_value_kind(value: str) -> str | None:
+    """What kind of secret a string value is, or None."""
+    for pattern, kind in _VALUE_PATTERNS:
+        if pattern.search(value):
+            return kind
+    return None
+
+
+def _walk(data: Any, path: Path_) -> Iterator[tuple[Path_, Any]]:
+    yield path, data
+    if isinstance(data, dict):
+        for key, value in data.items():
+            yield from _walk(value, (*path, key))
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            yield from _walk(value, (*path, index))
+
+
+def scan_platform(doc: SourceDocument) -> list[Problem]:
+    """Plaintext credentials in platform.yaml."""
+    problems: list[Problem] = []
+    for path, value in _walk(doc.data, ()):
+        key = path[-1] if path and isinstance(path[-1], str) else None
+        if isinstance(value, str):
+            if kind := secret_value_kind(value):
+                problems.append(doc.problem(path, f"this value is {kind}; platform.yaml must not hold "
+                                            "credentials: put it in a Kubernetes Secret and reference it "
+                                            "with secret_ref"))
+            elif key is not None and credential_key(key) and value.strip():
+                problems.append(doc.problem(path, f"'{key}' holds a plaintext credential; replace it with "
+                                            "`{secret_ref: <kubernetes-secret-name>}`"))
+    return problems
+
+
+def scan_pipeline(doc: SourceDocument) -> list[Problem]:
+    """Any credential in floe.yaml (a flagged key's contents are not reported again)."""
+    problems: list[Problem] = []
+
+    def visit(value: Any, path: Path_) -> None:
+        key = path[-1] if path and isinstance(path[-1], str) else None
+        named_credential = key is not None and (
+            credential_key(key) or key == "secret_ref" or key.endswith("_secret_ref"))
+        if named_credential and value is not None and not isinstance(value, bool):
+            problems.append(doc.problem(path, f"'{key}' is a credential; floe.yaml holds none. The "
+                                        "platform team provides credentials through platform.yaml; "
+                                        "refer to its profiles by name", prefer_key=True))
+            return
+        if isinstance(value, str) and (kind := secret_value_kind(value)):
+            problems.append(doc.problem(path, f"this value is {kind}; floe.yaml holds no credentials: "
+                                        "ask the platform team to add it to platform.yaml as a secret_ref"))
+        elif isinstance(value, dict):
+            for child_key, child in value.items():
+                visit(child, (*path, child_key))
+        elif isinstance(value, list):
+            for index, child in enumerate(value):
+                visit(child, (*path, index))
+
+    visit(doc.data, ())
+    return problems

@@ -1,0 +1,198 @@
+"""floe-infra's own section of platform.yaml: what the platform deploys, and for whom.
+
+floe-runtime describes *how to reach* storage, catalogs and telemetry; deploying them needs more:
+which services this platform runs itself and which it only references, chart version overrides,
+persistence, the database behind Dagster/Marquez/Polaris, and the pipelines (tenants) the
+platform hosts. All of it lives under the top-level `deployment:` key, with defaults that make
+a platform.yaml without the section deploy a complete, small platform.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, Self
+
+from pydantic import Field, model_validator
+
+from floe_infra.config.base import (
+    FloeModel,
+    IcebergIdentifier,
+    KubernetesName,
+    ProfileName,
+    SecretName,
+)
+from floe_infra.config.infrastructure import Quantity
+
+
+class Environment(StrEnum):
+    """Deployment environment; decides protection and persistence defaults."""
+
+    LOCAL = "local"
+    DEV = "dev"
+    STAGING = "staging"
+    PROD = "prod"
+
+
+class Persistence(FloeModel):
+    """A PersistentVolumeClaim for a stateful service."""
+
+    size: Quantity = Field(default="10Gi", description="Volume size.")
+    storage_class: str | None = Field(default=None, description="StorageClass; the cluster default if unset.")
+
+
+class ServiceConfig(FloeModel):
+    """A platform service floe-infra can deploy."""
+
+    deploy: bool = Field(
+        default=True,
+        description="true: this platform deploys the service; false: it only references an existing one "
+                    "through the endpoints in platform.yaml.",
+    )
+    image_tag: str | None = Field(default=None, description="Override of the pinned image tag.")
+    resource_profile: ProfileName | None = Field(
+        default=None,
+        description="Entry of infrastructure.resource_profiles sizing the service; each service has a default.",
+    )
+
+
+class HelmServiceConfig(ServiceConfig):
+    """A service deployed from an upstream Helm chart."""
+
+    chart_version: str | None = Field(
+        default=None, description="Override of the pinned chart version (see floe_infra/versions.py)."
+    )
+    values: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Extra Helm values merged over floe-infra's (escape hatch). Credentials are rejected.",
+    )
+
+
+class ObjectStorageService(HelmServiceConfig):
+    """In-cluster MinIO for the storage profiles that have an endpoint."""
+
+    deploy: bool = Field(
+        default=False,
+        description="Deploy MinIO and create the buckets of every storage profile with an endpoint in it.",
+    )
+    persistence: Persistence = Field(default_factory=Persistence, description="MinIO's volume.")
+    manage_aws_buckets: bool = Field(
+        default=True,
+        description="Create (and own) the AWS buckets of storage profiles without an endpoint.",
+    )
+
+
+class DatabaseService(ServiceConfig):
+    """The PostgreSQL behind Dagster, Marquez and (outside local) Polaris."""
+
+    deploy: bool = Field(
+        default=True,
+        description="true: a project-owned PostgreSQL StatefulSet; false: use `host` (e.g. Amazon RDS).",
+    )
+    persistence: Persistence = Field(default_factory=Persistence, description="PostgreSQL's volume.")
+    host: str | None = Field(default=None, description="Host of an external PostgreSQL (deploy: false).")
+    port: int = Field(default=5432, ge=1, le=65535, description="PostgreSQL port.")
+    admin_secret_ref: SecretName | None = Field(
+        default=None,
+        description="External PostgreSQL only: Secret with keys username and password of a user that may "
+                    "create databases and roles.",
+    )
+
+    @model_validator(mode="after")
+    def check_external_database(self) -> Self:
+        """An external database needs a host and an admin Secret."""
+        if not self.deploy and (self.host is None or self.admin_secret_ref is None):
+            raise ValueError("deploy: false needs host and admin_secret_ref of the external PostgreSQL")
+        return self
+
+
+class CatalogService(HelmServiceConfig):
+    """Apache Polaris."""
+
+    replicas: int = Field(default=1, ge=1, le=10, description="Polaris replicas (more than one needs PostgreSQL).")
+    management_url: str | None = Field(
+        default=None,
+        description="Where the machine running `pulumi up` reaches Polaris' REST API to manage catalogs, "
+                    "namespaces and grants (NodePort locally, ingress or private endpoint in clouds). "
+                    "Unset: derived from the NodePort when local access is enabled.",
+    )
+
+
+class SemanticService(HelmServiceConfig):
+    """Cube (API, refresh worker) and Cube Store."""
+
+    dev_mode: bool = Field(default=False, description="Cube Playground and dev mode.")
+
+
+class Services(FloeModel):
+    """Every service of the platform."""
+
+    object_storage: ObjectStorageService = Field(default_factory=ObjectStorageService, description="MinIO.")
+    database: DatabaseService = Field(default_factory=DatabaseService, description="PostgreSQL.")
+    catalog: CatalogService = Field(default_factory=CatalogService, description="Apache Polaris.")
+    tracing: HelmServiceConfig = Field(default_factory=HelmServiceConfig, description="Jaeger.")
+    lineage: ServiceConfig = Field(default_factory=ServiceConfig, description="Marquez (plain Kubernetes objects).")
+    orchestration: HelmServiceConfig = Field(default_factory=HelmServiceConfig, description="Dagster.")
+    semantic: SemanticService = Field(default_factory=SemanticService, description="Cube.")
+
+
+class TenantConfig(FloeModel):
+    """A pipeline the platform hosts: its catalog identity, its namespaces and its Dagster location."""
+
+    service_account: ProfileName | None = Field(
+        default=None, description="Polaris principal of the pipeline; defaults to the tenant name."
+    )
+    principal_role: ProfileName | None = Field(
+        default=None, description="Polaris principal role; defaults to service_account with '-' as '_'."
+    )
+    namespace: IcebergIdentifier | None = Field(
+        default=None,
+        description="The tenant's namespace inside each layer it writes (layer.namespace + this); "
+                    "defaults to the tenant name with '-' as '_'.",
+    )
+    writes: list[ProfileName] | None = Field(
+        default=None, description="Layers the tenant writes (its own namespace in each); default all."
+    )
+    reads: list[ProfileName] | None = Field(
+        default=None, description="Layers the tenant reads (every tenant's tables in them); default all."
+    )
+    code_server_port: int = Field(default=3030, ge=1, le=65535, description="gRPC port of its code server.")
+    credential_rotation: int = Field(
+        default=0, ge=0,
+        description="Bump to rotate the tenant's catalog credentials on the next `pulumi up`.",
+    )
+
+
+class DeploymentConfig(FloeModel):
+    """What this platform deploys and for whom (floe-infra's extension of platform.yaml)."""
+
+    environment: Environment = Field(
+        default=Environment.DEV,
+        description="local: no protection, in-memory Polaris; other environments protect stateful "
+                    "resources and run Polaris on PostgreSQL.",
+    )
+    name: KubernetesName = Field(
+        default="floe", description="Prefix of Helm release names (`floe-polaris`, `floe-dagster`, ...)."
+    )
+    namespace: KubernetesName = Field(default="floe", description="Kubernetes namespace of the platform.")
+    services: Services = Field(default_factory=Services, description="Services and their settings.")
+    tenants: dict[KubernetesName, TenantConfig] = Field(
+        default_factory=dict,
+        description="Pipelines hosted by this platform, by pipeline name (floe.yaml `name`). Onboarding a "
+                    "pipeline is one entry here.",
+    )
+    allow_table_deletion: bool = Field(
+        default=False,
+        description="Let `pulumi destroy` delete catalogs and namespaces that still hold tables.",
+    )
+
+    @model_validator(mode="after")
+    def check_catalog_replicas(self) -> Self:
+        """Polaris keeps in-memory state locally: one replica only."""
+        if self.environment == Environment.LOCAL and self.services.catalog.replicas > 1:
+            raise ValueError("environment local runs Polaris in memory: services.catalog.replicas must be 1")
+        return self
+
+    @property
+    def protect_stateful(self) -> bool:
+        """Stateful resources are protected and retained everywhere but local."""
+        return self.environment != Environment.LOCAL

@@ -1,0 +1,82 @@
+"""Credential detection: platform.yaml names credentials, floe.yaml has none."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from floe_infra.config import load_pipeline, load_platform
+from floe_infra.config.credential_scan import credential_key, secret_value_kind
+from floe_infra.errors import ConfigError
+from tests.conftest import DEMO_PIPELINE, DEMO_PLATFORM, compat_files
+
+
+@pytest.mark.parametrize("key", [
+    "password", "db_password", "PASSWORD", "aws_secret_access_key", "secretAccessKey", "access_key",
+    "AWS_ACCESS_KEY_ID", "api_key", "apiKey", "client_secret", "private_key", "token", "auth-token",
+    "connection_string", "credentials", "passphrase", "dsn",
+])
+def test_credential_like_keys_are_recognised(key: str):
+    assert credential_key(key)
+
+
+@pytest.mark.parametrize("key", [
+    "secret_ref", "client_id", "token_refresh_enabled", "secret_backends", "kms_key_id", "role_arn",
+    "api_secret_ref", "service_account", "principal_role", "bucket", "key", "primary_key_columns", "mode",
+])
+def test_ordinary_keys_are_not_credentials(key: str):
+    assert not credential_key(key)
+
+
+@pytest.mark.parametrize(("value", "kind"), [
+    ("AKIAIOSFODNN7EXAMPLE", "an AWS access key id"),
+    ("-----BEGIN OPENSSH PRIVATE KEY-----\nabc", "a private key"),
+    ("postgresql://dagster:hunter22@db:5432/dagster", "a URL with a user and password"),
+    ("Server=db;Database=x;User Id=a;Password=b", "a connection string with a password"),
+    ("ghp_" + "a" * 36, "a GitHub token"),
+])
+def test_secret_values_are_recognised(value: str, kind: str):
+    assert secret_value_kind(value) == kind
+
+
+@pytest.mark.parametrize("value", [
+    "http://polaris:8181/api/catalog", "PRINCIPAL_ROLE:ALL", "arn:aws:kms:us-east-1:123456789012:key/k",
+    "postgresql://db:5432/dagster", "s3://floe-bronze/warehouse", "*/5 * * * *", "group:bronze",
+])
+def test_ordinary_values_are_not_secrets(value: str):
+    assert secret_value_kind(value) is None
+
+
+@pytest.mark.parametrize("path", [*compat_files("*.yaml"), DEMO_PLATFORM, DEMO_PIPELINE], ids=lambda p: p.name)
+def test_no_false_positive_on_compat_and_demo_files(path: Path):
+    loader = load_platform if path.name.startswith("platform") else load_pipeline
+    loader(path, env={})
+
+
+def test_platform_secret_reference_is_accepted_where_the_literal_is_refused(write_yaml):
+    base = "storage:\n  default:\n    bucket: floe-data\ncatalogs:\n  default:\n    uri: http://p\n" \
+           "    warehouse: w\n    credentials:\n      mode: oauth2\n      client_id: svc\n"
+    ok = write_yaml(base + "      client_secret: {secret_ref: polaris-secret}\n", "ok.yaml")
+    assert load_platform(ok, env={}).config.catalogs["default"].credentials.client_secret is not None
+    bad = write_yaml(base + "      client_secret: plain-text-value\n", "bad.yaml")
+    with pytest.raises(ConfigError) as caught:
+        load_platform(bad, env={})
+    messages = {p.message for p in caught.value.problems}
+    assert "'client_secret' holds a plaintext credential; replace it with `{secret_ref: <kubernetes-secret-name>}`" \
+        in messages
+
+
+def test_platform_credential_injected_through_environment_is_still_refused(write_yaml):
+    path = write_yaml("storage:\n  default:\n    bucket: floe-data\n    endpoint: ${S3_URL}\n")
+    with pytest.raises(ConfigError, match="a URL with a user and password"):
+        load_platform(path, env={"S3_URL": "http://root:rootpass@minio:9000"})
+
+
+def test_every_credential_of_a_floe_yaml_is_reported_at_once(write_yaml):
+    path = write_yaml('name: sales\nversion: "1.0.0"\ncredentials: {token: abc}\n'
+                      "observability:\n  attributes:\n    key: AKIAIOSFODNN7EXAMPLE\n")
+    with pytest.raises(ConfigError) as caught:
+        load_pipeline(path, env={})
+    located = sorted((p.line, p.path) for p in caught.value.problems if "floe.yaml holds" in p.message)
+    assert located == [(3, "credentials"), (6, "observability.attributes.key")]

@@ -1,0 +1,59 @@
+"""Exported JSON Schemas: up to date in the repository and accepting the real files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from floe_infra.config.schema import json_schemas, write_schemas
+from tests.conftest import DEMO, DEMO_PIPELINE, DEMO_PLATFORM, REPO, compat_files
+
+SCHEMAS = REPO / "schemas"
+
+
+def test_committed_schemas_match_the_models():
+    for name, schema in json_schemas().items():
+        committed = json.loads((SCHEMAS / name).read_text())
+        assert committed == schema, f"schemas/{name} is stale: run `floe-infra schema --out schemas`"
+
+
+def test_schema_command_writes_both_files(tmp_path: Path):
+    written = write_schemas(tmp_path / "out")
+    assert sorted(p.name for p in written) == ["floe.schema.json", "platform.schema.json"]
+    for path in written:
+        jsonschema.Draft202012Validator.check_schema(json.loads(path.read_text()))
+
+
+PLATFORM_FILES = sorted((DEMO / "platform").rglob("platform*.yaml")) + compat_files("platform-*.yaml")
+PIPELINE_FILES = [DEMO_PIPELINE, *compat_files("floe-*.yaml")]
+
+
+@pytest.mark.parametrize("path", PLATFORM_FILES, ids=lambda p: p.name)
+def test_platform_files_validate_against_the_exported_schema(path: Path):
+    validator = jsonschema.Draft202012Validator(json_schemas()["platform.schema.json"])
+    assert list(validator.iter_errors(yaml.safe_load(path.read_text()))) == []
+
+
+@pytest.mark.parametrize("path", PIPELINE_FILES, ids=lambda p: p.name)
+def test_pipeline_files_validate_against_the_exported_schema(path: Path):
+    validator = jsonschema.Draft202012Validator(json_schemas()["floe.schema.json"])
+    assert list(validator.iter_errors(yaml.safe_load(path.read_text()))) == []
+
+
+def test_schema_rejects_what_the_loader_rejects():
+    validator = jsonschema.Draft202012Validator(json_schemas()["platform.schema.json"])
+    errors = list(validator.iter_errors({"storage": {"default": {"bucket": "Bad_Bucket", "buckt": 1}}}))
+    assert {e.validator for e in errors} == {"pattern", "additionalProperties"}
+
+
+@pytest.mark.parametrize("path", [DEMO_PLATFORM, DEMO_PIPELINE], ids=lambda p: p.name)
+def test_demo_files_carry_the_yaml_language_server_modeline(path: Path):
+    first = path.read_text().splitlines()[0]
+    assert first.startswith("# yaml-language-server: $schema=")
+    target = (path.parent / first.split("$schema=")[1]).resolve()
+    assert target.parent == SCHEMAS
+    assert target.exists()

@@ -1,0 +1,102 @@
+"""Hostile and unusual YAML: refused precisely, never with a traceback."""
+
+from __future__ import annotations
+
+import pytest
+
+from floe_infra.config import load_platform
+from floe_infra.config.yaml_source import MAX_DEPTH, MAX_FILE_BYTES
+from floe_infra.errors import ConfigError
+
+
+def refused(write_yaml, content: str | bytes) -> list[str]:
+    path = write_yaml(content)
+    with pytest.raises(ConfigError) as caught:
+        load_platform(path, env={})
+    return [str(p).removeprefix(f"{path}:") for p in caught.value.problems]
+
+
+def alias_bomb(levels: int = 12, width: int = 10) -> str:
+    lines = ['a0: &a0 ["x", "x", "x", "x", "x", "x", "x", "x", "x", "x"]']
+    for i in range(1, levels):
+        lines.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * width) + "]")
+    return "\n".join(lines) + "\n"
+
+
+def test_alias_bomb_is_refused_at_the_alias_that_overflows(write_yaml):
+    problems = refused(write_yaml, alias_bomb())
+    assert len(problems) == 1
+    assert "YAML aliases expand to too many nodes (an alias bomb?)" in problems[0]
+
+
+def test_a_few_aliases_are_fine_and_resolve_like_yaml_says(write_yaml):
+    path = write_yaml(
+        "storage:\n"
+        "  bronze: &s3 {bucket: floe-bronze, endpoint: 'http://minio:9000', path_style_access: true}\n"
+        "  silver:\n    <<: *s3\n    bucket: floe-silver\n"
+        "  gold: *s3\n"
+    )
+    storage = load_platform(path, env={}).config.storage
+    assert storage["silver"].bucket == "floe-silver"
+    assert storage["silver"].path_style_access is True
+    assert storage["gold"].bucket == "floe-bronze"
+
+
+def test_merge_key_error_in_the_anchor_points_at_the_anchor(write_yaml):
+    problems = refused(write_yaml, "defaults: &d {bucket: Bad_Bucket}\n"
+                                   "storage:\n  a:\n    <<: *d\n")
+    assert [p.split(": ")[0:2] for p in problems] == [["1:1", "defaults"], ["1:23", "storage.a.bucket"]]
+
+
+def test_deep_nesting_is_refused_with_its_limit(write_yaml):
+    depth = MAX_DEPTH + 5
+    text = "".join("  " * i + f"k{i}:\n" for i in range(depth)) + "  " * depth + "leaf\n"
+    problems = refused(write_yaml, text)
+    assert problems == [f"{MAX_DEPTH + 2}:{2 * MAX_DEPTH + 3}: " + ".".join(f"k{i}" for i in range(MAX_DEPTH + 1))
+                        + f": nesting is deeper than {MAX_DEPTH} levels; flatten the document"]
+
+
+def test_flow_nesting_past_libyaml_limit_is_a_syntax_error(write_yaml):
+    problems = refused(write_yaml, "x: " + "[" * 2000 + "]" * 2000 + "\n")
+    assert len(problems) == 1
+    assert "YAML syntax error" in problems[0]
+    assert "nesting depth" in problems[0]
+
+
+def test_invalid_utf8_is_located_at_the_bad_byte(write_yaml):
+    problems = refused(write_yaml, b"version: \"1.2.0\"\nstorage:\n  d\xe9fault: {}\n")
+    assert problems == ["3:4: file is not valid UTF-8 (byte 0xe9); save it as UTF-8"]
+
+
+def test_file_over_the_size_limit_is_refused_before_parsing(write_yaml):
+    problems = refused(write_yaml, b"# " + b"x" * (MAX_FILE_BYTES + 1))
+    assert problems == ["0:0: file is 32.0 MB; the limit is 32 MB"]
+
+
+def test_multi_megabyte_platform_file_loads(write_yaml):
+    # 5 MB of attributes: large but legitimate input.
+    lines = ['version: "1.2.0"', "observability:", "  attributes:"]
+    lines += [f"    attribute.number.{i:06d}: value-{i:06d}-padding-padding-padding" for i in range(90_000)]
+    path = write_yaml("\n".join(lines) + "\n")
+    assert path.stat().st_size > 5_000_000
+    assert len(load_platform(path, env={}).config.observability.attributes) == 90_000
+
+
+def test_nul_byte_is_a_syntax_error_with_position(write_yaml):
+    problems = refused(write_yaml, b"version: \"1.2.0\"\nstorage: \x00\n")
+    assert problems == ["2:10: YAML syntax error: character #x0000 is not allowed in YAML; remove it"]
+
+
+def test_missing_file_is_a_problem_not_a_traceback(tmp_path):
+    with pytest.raises(ConfigError) as caught:
+        load_platform(tmp_path / "nope.yaml")
+    assert str(caught.value) == f"{tmp_path / 'nope.yaml'}:0:0: file not found"
+
+
+def test_env_expansion_uses_value_default_and_dollar_escape(write_yaml):
+    path = write_yaml("storage:\n  default:\n    bucket: ${BUCKET}\n    endpoint: ${S3_URL:-http://minio:9000}\n"
+                      "observability:\n  attributes:\n    price: $${NOT_A_VAR}\n")
+    cfg = load_platform(path, env={"BUCKET": "floe-from-env"}).config
+    assert cfg.storage["default"].bucket == "floe-from-env"
+    assert cfg.storage["default"].endpoint == "http://minio:9000"
+    assert cfg.observability.attributes["price"] == "${NOT_A_VAR}"

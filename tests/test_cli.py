@@ -1,0 +1,65 @@
+"""The command line: exit codes, output on stdout, problems on stderr, never a traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from floe_infra.cli import main
+from tests.conftest import COMPAT, DEMO_PIPELINE, DEMO_PLATFORM, REPO, requires_compat
+
+
+def test_validate_demo_exits_zero_and_summarises_services(capsys):
+    status = main(["validate", "--platform", str(DEMO_PLATFORM), "--pipeline", str(DEMO_PIPELINE)])
+    out = capsys.readouterr().out
+    assert status == 0
+    assert "service  catalog: deploys Apache Polaris (release floe-polaris)" in out
+    assert "service  object_storage: deploys MinIO (release floe-minio)" in out
+    assert "layer    bronze: namespace lakehouse.bronze" in out
+    assert "tenant   ecommerce-analytics: principal ecommerce-analytics" in out
+    assert out.rstrip().endswith("valid")
+
+
+def test_validate_reports_referenced_services_with_their_endpoints(capsys, write_yaml):
+    path = write_yaml(
+        "storage:\n  default: {bucket: floe-data}\n"
+        "observability:\n  otlp_endpoint: http://collector:4317\n"
+        "deployment:\n  services:\n    tracing: {deploy: false}\n    semantic: {deploy: false}\n"
+    )
+    assert main(["validate", "--platform", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "service  tracing: references Jaeger at http://collector:4317" in out
+    assert "service  semantic: does not deploy or reference Cube" in out
+    assert "storage  default: bucket floe-data (aws, us-east-1)" in out
+
+
+@requires_compat
+def test_validate_invalid_file_exits_two_with_located_problems(capsys):
+    invalid = COMPAT / "invalid" / "floe-invalid.yaml"
+    status = main(["validate", "--platform", str(DEMO_PLATFORM), "--pipeline", str(invalid)])
+    err = capsys.readouterr().err.splitlines()
+    assert status == 2
+    assert err[:3] == [
+        f"{invalid}:7:1: version: required field is missing",
+        f"{invalid}:10:10: compute: '123-invalid' is not a valid name: it must start with a letter and contain "
+        "only letters, digits, '-' and '_'",
+        f"{invalid}:14:11: transforms[0].type: input should be 'dbt'; got 'invalid_transform_type'",
+    ]
+    assert err[-1] == "3 problem(s) found"
+
+
+def test_console_script_runs_as_module_without_traceback(tmp_path: Path):
+    bad = tmp_path / "platform.yaml"
+    bad.write_bytes(b"storage: [\xff\n")
+    result = subprocess.run([sys.executable, "-m", "floe_infra", "validate", "--platform", str(bad)],
+                            capture_output=True, text=True, cwd=REPO, check=False)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert f"{bad}:1:11: file is not valid UTF-8 (byte 0xff); save it as UTF-8" in result.stderr
+
+
+def test_schema_command_writes_files(tmp_path: Path, capsys):
+    assert main(["schema", "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "platform.schema.json").exists()
+    assert "wrote" in capsys.readouterr().out
