@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from floe_infra import __version__
+from floe_infra.charts import CHART_CACHE
 from floe_infra.errors import ConfigError, FloeError
 
 EXIT_OK = 0
@@ -36,6 +37,16 @@ def _schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _charts_fetch(args: argparse.Namespace) -> int:
+    from floe_infra.charts import fetch_chart
+    from floe_infra.versions import LOCAL_COPY_CHARTS
+
+    for chart in LOCAL_COPY_CHARTS:
+        path = fetch_chart(chart, args.version or chart.version, args.out)
+        print(f"{chart.name} {args.version or chart.version} -> {path}")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = argparse.ArgumentParser(prog="floe-infra", description="The floe lakehouse platform as Pulumi code.")
@@ -50,6 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
     schema = sub.add_parser("schema", help="write JSON Schemas of both files for editors")
     schema.add_argument("--out", type=Path, required=True, help="directory to write into")
     schema.set_defaults(handler=_schema)
+    charts = sub.add_parser("charts", help="manage local chart copies")
+    charts_sub = charts.add_subparsers(dest="charts_command", required=True)
+    fetch = charts_sub.add_parser("fetch", help="download the Dagster charts without their broken schemas")
+    fetch.add_argument("--out", type=Path, default=Path(CHART_CACHE), help=f"cache directory (default {CHART_CACHE})")
+    fetch.add_argument("--version", help="chart version, when platform.yaml overrides the pinned one")
+    fetch.set_defaults(handler=_charts_fetch)
     return parser
 
 

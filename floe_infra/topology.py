@@ -157,9 +157,18 @@ def build_topology(platform: PlatformConfig) -> Topology:
     )
 
     buckets = []
-    for name, profile in platform.storage.items():
+
+    def add_bucket(profile_name: str, bucket: str) -> None:
+        profile = platform.storage[profile_name]
         provisioner = provisioner_of(platform, profile)
         endpoint = services["object_storage"].endpoints["s3"] if provisioner is Provisioner.MINIO else (
             profile.endpoint if isinstance(profile.endpoint, str) else "")
-        buckets.append(BucketPlan(name, profile.bucket, provisioner, profile.region, endpoint))
+        buckets.append(BucketPlan(profile_name, bucket, provisioner, profile.region, endpoint))
+
+    for name, profile in platform.storage.items():
+        add_bucket(name, profile.bucket)
+    logs = platform.observability.compute_logs
+    if logs is not None and logs.enabled and logs.bucket and logs.storage_ref in platform.storage:
+        # A dedicated compute-log bucket lives beside its storage profile's bucket.
+        add_bucket(logs.storage_ref, logs.bucket)
     return Topology(ns, str(dep.environment), services, buckets)

@@ -45,3 +45,6 @@ MARQUEZ_WEB_IMAGE = Image("marquezproject/marquez-web", "0.51.1")
 POSTGRES_IMAGE = Image("postgres", "16.10-bookworm")
 CUBE_IMAGE = Image("cubejs/cube", "v1.5.3")
 CUBESTORE_IMAGE = Image("cubejs/cubestore", "v1.5.3")
+
+# Installed from a local copy without values.schema.json (see floe_infra/charts.py).
+LOCAL_COPY_CHARTS = (DAGSTER_CHART, DAGSTER_USER_DEPLOYMENTS_CHART)

@@ -1,0 +1,95 @@
+"""Local copies of charts that Helm cannot install straight from their repository.
+
+The Dagster charts ship values.schema.json files whose `$ref`s point at remote URLs that no longer
+resolve, so Helm refuses any values ("values don't meet the specifications"; dagster-io/dagster
+#29629, #33134). `fetch_chart` downloads the pinned chart from its repository index, checks the
+archive's digest, unpacks it safely and removes the schema files; the releases then install from
+`.floe/charts/<chart>-<version>/<chart>` relative to the Pulumi project.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import shutil
+import tarfile
+from pathlib import Path, PurePosixPath
+from urllib.parse import urljoin
+
+import requests
+import yaml
+
+from floe_infra.errors import FloeError
+from floe_infra.versions import Chart
+
+TIMEOUT_SECONDS = 60
+# Relative to the Pulumi project directory, so Release inputs are the same on every machine.
+CHART_CACHE = ".floe/charts"
+
+
+class ChartFetchError(FloeError):
+    """Raised when a chart cannot be downloaded, verified or unpacked."""
+
+
+def local_chart_path(chart: Chart, version: str) -> str:
+    """Where `fetch_chart` unpacks a chart, relative to the Pulumi project."""
+    return f"{CHART_CACHE}/{chart.name}-{version}/{chart.name}"
+
+
+def _get(url: str) -> bytes:
+    try:
+        response = requests.get(url, timeout=TIMEOUT_SECONDS)
+    except requests.RequestException as exc:
+        raise ChartFetchError(f"cannot download {url}: {exc}") from exc
+    if response.status_code != 200:
+        raise ChartFetchError(f"cannot download {url}: HTTP {response.status_code}")
+    return response.content
+
+
+def _safe_extract(archive: bytes, target: Path) -> None:
+    with tarfile.open(fileobj=io.BytesIO(archive), mode="r:gz") as tar:
+        for member in tar.getmembers():
+            path = PurePosixPath(member.name)
+            if path.is_absolute() or ".." in path.parts or not (member.isfile() or member.isdir()):
+                raise ChartFetchError(f"chart archive has an unsafe entry {member.name!r}; refusing to unpack")
+        tar.extractall(target, filter="data")
+
+
+def fetch_chart(chart: Chart, version: str, cache: Path) -> Path:
+    """Download `chart` at `version` into `cache`, without its values.schema.json files.
+
+    Returns:
+        The chart directory (`<cache>/<name>-<version>/<name>`).
+
+    Raises:
+        ChartFetchError: When the index, version or archive is missing, or the digest differs.
+    """
+    repo = chart.repository.rstrip("/") + "/"
+    index = yaml.safe_load(_get(urljoin(repo, "index.yaml")))
+    entries = (index or {}).get("entries", {}).get(chart.name, [])
+    entry = next((e for e in entries if str(e.get("version")) == version), None)
+    if entry is None:
+        known = ", ".join(str(e.get("version")) for e in entries[:5]) or "none"
+        raise ChartFetchError(f"{chart.name} {version} is not in {repo}index.yaml (latest: {known})")
+    url = urljoin(repo, entry["urls"][0])
+    archive = _get(url)
+    expected = entry.get("digest")
+    actual = hashlib.sha256(archive).hexdigest()
+    if expected and actual != expected:
+        raise ChartFetchError(f"{url} has digest {actual}, but the index says {expected}; refusing it")
+    target = cache / f"{chart.name}-{version}"
+    staging = cache / f".{chart.name}-{version}.partial"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        _safe_extract(archive, staging)
+        for schema in staging.rglob("values.schema.json"):
+            schema.unlink()
+        shutil.rmtree(target, ignore_errors=True)
+        staging.rename(target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    chart_dir = target / chart.name
+    if not (chart_dir / "Chart.yaml").is_file():
+        raise ChartFetchError(f"{url} does not contain {chart.name}/Chart.yaml")
+    return chart_dir

@@ -1,0 +1,58 @@
+"""Helm releases of upstream charts, pinned, atomic, and merged with platform.yaml's overrides."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from floe_infra.charts import local_chart_path
+from floe_infra.config.deployment import HelmServiceConfig
+from floe_infra.versions import Chart
+
+RELEASE_TIMEOUT_SECONDS = 900
+
+
+def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """`override` merged into a copy of `base`: mappings merge recursively, anything else replaces."""
+    out = copy.deepcopy(dict(base))
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def chart_version(chart: Chart, service: HelmServiceConfig | None) -> str:
+    """The pinned version of a chart, or platform.yaml's override."""
+    return service.chart_version if service and service.chart_version else chart.version
+
+
+def release_args(chart: Chart, *, release: str, namespace: pulumi.Input[str], values: Mapping[str, Any],
+                 service: HelmServiceConfig | None, from_local_copy: bool = False) -> k8s.helm.v3.ReleaseArgs:
+    """Arguments of a pinned, atomic release; platform.yaml's `values` are merged last."""
+    version = chart_version(chart, service)
+    merged = deep_merge(values, service.values if service else {})
+    if from_local_copy:
+        return k8s.helm.v3.ReleaseArgs(
+            name=release, chart=local_chart_path(chart, version), version=version, namespace=namespace,
+            values=merged, atomic=True, cleanup_on_fail=True, timeout=RELEASE_TIMEOUT_SECONDS, max_history=10)
+    return k8s.helm.v3.ReleaseArgs(
+        name=release, chart=chart.name, version=version,
+        repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.repository),
+        namespace=namespace, values=merged, atomic=True, cleanup_on_fail=True,
+        timeout=RELEASE_TIMEOUT_SECONDS, max_history=10)
+
+
+def env_list(env: Mapping[str, str]) -> list[dict[str, str]]:
+    """A mapping as a Kubernetes env list, sorted for stable diffs."""
+    return [{"name": key, "value": value} for key, value in sorted(env.items())]
+
+
+def secret_env(name: str, secret: str, key: str) -> dict[str, Any]:
+    """An env var read from a Secret key."""
+    return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}

@@ -1,0 +1,47 @@
+"""The platform Pulumi program: stack config -> platform.yaml -> `FloePlatform` -> `contract` output.
+
+Stack config (namespace `floe`):
+- `platformFile` (required): the stack's platform.yaml, relative to the project directory.
+- `kubeconfig` (optional, may be secret): kubeconfig path or content; default: the usual kubeconfig.
+- `kubeContext` (optional): the kubeconfig context to use.
+- `secret-<name>` (optional, secret objects): values of Secrets platform.yaml references but does not
+  generate, e.g. `pulumi config set --secret --path 'floe:secret-aws-credentials.AWS_SECRET_ACCESS_KEY' ...`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pulumi
+
+from floe_infra.config.loader import load_platform
+from floe_infra.contract import CONTRACT_OUTPUT
+from floe_infra.errors import ConfigError
+from floe_infra.platform.kubernetes import ClusterAccess
+from floe_infra.platform.secrets import referenced_secrets
+from floe_infra.platform.stack import FloePlatform, PlatformArgs
+
+
+def project_path(relative: str) -> Path:
+    """A path from stack config, resolved against the Pulumi project directory (not the cwd)."""
+    return Path(pulumi.get_root_directory()) / relative
+
+
+def run_platform() -> FloePlatform:
+    """Build the platform of the current stack and export its contract."""
+    config = pulumi.Config("floe")
+    try:
+        loaded = load_platform(project_path(config.require("platformFile")))
+    except ConfigError as exc:
+        # A RunError is reported as the program's error message, without a Python traceback.
+        raise pulumi.RunError(f"platform.yaml is invalid:\n{exc}") from None
+    platform = loaded.config
+    provided = {}
+    for name, _ in referenced_secrets(platform):
+        value = config.get_secret_object(f"secret-{name}")
+        if value is not None:
+            provided[name] = value
+    access = ClusterAccess(kubeconfig=config.get_secret("kubeconfig"), context=config.get("kubeContext"))
+    stack = FloePlatform("floe", PlatformArgs(platform=platform, access=access, provided_secrets=provided))
+    pulumi.export(CONTRACT_OUTPUT, stack.contract_output())
+    return stack

@@ -1,0 +1,161 @@
+"""Run a Pulumi program under the SDK's mock runtime and record every resource it registers.
+
+This is Pulumi's documented unit-test path (`pulumi.runtime.set_mocks`), used here for two
+things: the offline preview (no CLI, no cloud credentials) and the test suite. The recording
+monitor keeps what the mocks alone do not: parent, dependencies, provider, protect and
+retain-on-delete of each resource, with secret inputs still marked as secrets.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import string
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.runtime import mocks, rpc, settings
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+ORGANIZATION = "organization"
+SECRET_MARKER = "[secret]"
+_ALPHANUMERIC = string.ascii_letters + string.digits
+
+
+def fake_secret(seed: str, length: int = 40) -> str:
+    """A deterministic stand-in for a generated secret (same seed, same value; never a real secret)."""
+    digest = hashlib.shake_256(seed.encode()).digest(length)
+    return "".join(_ALPHANUMERIC[b % len(_ALPHANUMERIC)] for b in digest)
+
+
+@dataclass
+class RegisteredResource:
+    """A resource the program registered, as the engine would have received it."""
+
+    urn: str
+    type: str
+    name: str
+    parent: str
+    custom: bool
+    inputs: dict[str, Any]
+    dependencies: list[str]
+    provider: str
+    protect: bool
+    retain_on_delete: bool
+    delete_before_replace: bool
+    id: str = ""
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ProgramRun:
+    """Everything a program run under mocks produced."""
+
+    resources: list[RegisteredResource]
+    outputs: dict[str, Any]
+    secret_outputs: set[str]
+
+    def of_type(self, type_: str) -> list[RegisteredResource]:
+        """Resources of one type token, in registration order."""
+        return [r for r in self.resources if r.type == type_]
+
+    def named(self, name: str) -> RegisteredResource:
+        """The resource with this logical name."""
+        matches = [r for r in self.resources if r.name == name]
+        if len(matches) != 1:
+            raise KeyError(f"{len(matches)} resources named {name!r}")
+        return matches[0]
+
+
+class RecordingMocks(pulumi.runtime.Mocks):
+    """Mocks returning inputs as state, deterministic ids, secret generated passwords, stack references."""
+
+    def __init__(self, stack_references: Mapping[str, tuple[dict[str, Any], list[str]]] | None = None) -> None:
+        self.stack_references = dict(stack_references or {})
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        state = dict(args.inputs)
+        if args.typ == "pulumi:pulumi:StackReference":
+            name = str(args.inputs.get("name", args.name))
+            if name not in self.stack_references:
+                raise pulumi.RunError(f"stack {name} is not available to this offline run")
+            outputs, secret_names = self.stack_references[name]
+            return name, {"name": name, "outputs": outputs, "secretOutputNames": secret_names}
+        if args.typ == "random:index/randomPassword:RandomPassword":
+            length = int(args.inputs.get("length", 40))
+            state["result"] = pulumi.Output.secret(fake_secret(args.name, length))
+            state["bcryptHash"] = pulumi.Output.secret(fake_secret(args.name + "-bcrypt", 60))
+        return f"{args.name}-id", state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        return {}, None
+
+
+class RecordingMonitor(mocks.MockMonitor):
+    """A mock monitor that also records the registration options of every resource."""
+
+    def __init__(self, mocks_: RecordingMocks) -> None:
+        super().__init__(mocks_)
+        self.registered: list[RegisteredResource] = []
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            mocks._ensure_event_loop()
+            self.registered.append(RegisteredResource(
+                urn=response.urn, type=request.type, name=request.name, parent=request.parent,
+                custom=bool(request.custom), inputs=rpc.deserialize_properties(request.object),
+                dependencies=list(request.dependencies), provider=request.provider,
+                protect=bool(request.protect), retain_on_delete=bool(request.retainOnDelete),
+                delete_before_replace=bool(request.deleteBeforeReplace), id=response.id))
+        return response
+
+
+def run_program(
+    program: Callable[[], Any],
+    *,
+    project: str,
+    stack: str,
+    root_directory: Path,
+    config: Mapping[str, str] | None = None,
+    secret_keys: list[str] | None = None,
+    stack_references: Mapping[str, tuple[dict[str, Any], list[str]]] | None = None,
+    preview: bool = False,
+) -> ProgramRun:
+    """Run `program` as project/stack under the mock runtime and return what it registered.
+
+    Args:
+        program: The Pulumi program (what `__main__.py` runs).
+        project: Project name (`Pulumi.yaml` `name`).
+        stack: Stack name.
+        root_directory: The project directory, for `pulumi.get_root_directory()`.
+        config: Stack config as `namespace:key` -> string value.
+        secret_keys: Config keys that are secrets.
+        stack_references: Outputs (and secret output names) of stacks the program references,
+            by fully qualified name `organization/project/stack`.
+        preview: Run as a preview (unknown values stay unknown).
+    """
+    recording = RecordingMocks(stack_references)
+    monitor = RecordingMonitor(recording)
+    pulumi.runtime.set_mocks(recording, project=project, stack=stack, preview=preview, monitor=monitor,
+                             organization=ORGANIZATION)
+    settings.SETTINGS.root_directory = str(root_directory)
+    pulumi.runtime.set_all_config(dict(config or {}), list(secret_keys or []))
+    _sync_await(run_pulumi_func(program))
+    root = settings.get_root_resource()
+    exported = dict(getattr(root, "outputs", {}) or {})
+    outputs: dict[str, Any] = {}
+    secret: set[str] = set()
+    for key, value in exported.items():
+        out = pulumi.Output.from_input(value)
+        outputs[key] = _sync_await(out.future())
+        if _sync_await(out.is_secret()):
+            secret.add(key)
+    registrations = {r.urn: r for r in monitor.registered}
+    for urn, reg in monitor.get_registered_resources().items():
+        if urn in registrations:
+            registrations[urn].outputs = dict(reg.state)
+    return ProgramRun(monitor.registered, outputs, secret)

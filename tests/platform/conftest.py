@@ -1,0 +1,69 @@
+"""Run the real platform program under Pulumi's mock runtime, once per stack, for many assertions."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from pulumi.runtime import rpc
+
+from floe_infra.platform.program import run_platform
+from floe_infra.preview.runtime import ProgramRun, RegisteredResource, run_program
+from tests.conftest import REPO
+
+DEMO_STACKS = {
+    "local": "demo/platform/platform.yaml",
+    "dev": "demo/platform/platform.dev.yaml",
+    "prod": "demo/platform/platform.prod.yaml",
+}
+RELEASE = "kubernetes:helm.sh/v3:Release"
+SECRET = "kubernetes:core/v1:Secret"
+
+
+def run_platform_stack(stack: str, platform_file: str, config: dict[str, str] | None = None,
+                       secret_keys: tuple[str, ...] = ()) -> ProgramRun:
+    """Run the platform program as `stack` with `platform_file`."""
+    return run_program(run_platform, project="floe-platform", stack=stack, root_directory=REPO,
+                       config={"floe:platformFile": platform_file, **(config or {})},
+                       secret_keys=list(secret_keys))
+
+
+@functools.cache
+def demo_run(stack: str) -> ProgramRun:
+    """The demo platform of one environment (cached: the program is deterministic)."""
+    return run_platform_stack(stack, DEMO_STACKS[stack])
+
+
+def release(run: ProgramRun, name: str) -> RegisteredResource:
+    """A Helm release by its logical resource name."""
+    resource = run.named(name)
+    assert resource.type == RELEASE
+    return resource
+
+
+def values(run: ProgramRun, name: str) -> dict[str, Any]:
+    """The Helm values of a release."""
+    return release(run, name).inputs["values"]
+
+
+def walk_strings(value: Any) -> Iterator[str]:
+    """Every string in a value, secret-wrapped parts included."""
+    if rpc.is_rpc_secret(value):
+        yield from walk_strings(rpc.unwrap_rpc_secret(value))
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield str(key)
+            yield from walk_strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from walk_strings(item)
+    elif isinstance(value, str):
+        yield value
+
+
+def as_json(value: Any) -> str:
+    """Stable JSON of registered inputs (secret wrappers included) for equality checks."""
+    return json.dumps(value, sort_keys=True, default=str)
+

@@ -1,0 +1,341 @@
+"""The platform program under Pulumi's mock runtime: what each environment creates and how it is wired."""
+
+from __future__ import annotations
+
+import pulumi
+import pytest
+
+from floe_infra.contract import parse_contract
+from floe_infra.versions import CUBE_CHART, CUBESTORE_CHART, JAEGER_CHART, MINIO_CHART, POLARIS_CHART
+from tests.conftest import compat_files
+from tests.platform.conftest import RELEASE, as_json, demo_run, release, run_platform_stack, values
+
+LOCAL, DEV, PROD = "local", "dev", "prod"
+
+
+def release_names(stack: str) -> set[str]:
+    return {r.inputs["name"] for r in demo_run(stack).of_type(RELEASE)}
+
+
+@pytest.mark.parametrize(("stack", "expected"), [
+    (LOCAL, {"floe-minio", "floe-polaris", "floe-jaeger", "floe-dagster", "floe-cube", "floe-cubestore"}),
+    (DEV, {"floe-minio", "floe-polaris", "floe-jaeger", "floe-dagster", "floe-cube", "floe-cubestore"}),
+    (PROD, {"floe-polaris", "floe-dagster", "floe-cube", "floe-cubestore"}),
+])
+def test_each_environment_installs_the_releases_it_deploys(stack: str, expected: set[str]):
+    assert release_names(stack) == expected
+
+
+@pytest.mark.parametrize(("name", "chart"), [
+    ("floe-storage-minio", MINIO_CHART), ("floe-catalog-polaris", POLARIS_CHART),
+    ("floe-tracing-jaeger", JAEGER_CHART), ("floe-semantic-cube", CUBE_CHART),
+    ("floe-semantic-cubestore", CUBESTORE_CHART),
+])
+def test_releases_are_pinned_to_their_chart_repository_and_version(name: str, chart):
+    inputs = release(demo_run(LOCAL), name).inputs
+    assert (inputs["chart"], inputs["version"], inputs["repositoryOpts"]["repo"]) == (
+        chart.name, chart.version, chart.repository)
+    assert inputs["atomic"] is True
+    assert inputs["timeout"] == 900
+    assert inputs["namespace"] == "floe"
+
+
+def test_dagster_installs_from_the_local_copy_without_its_broken_schema():
+    inputs = release(demo_run(LOCAL), "floe-orchestration-dagster").inputs
+    assert inputs["chart"] == ".floe/charts/dagster-1.12.19/dagster"
+    assert inputs["version"] == "1.12.19"
+    assert "repositoryOpts" not in inputs
+
+
+def test_chart_version_override_from_platform_yaml(write_yaml):
+    path = write_yaml("storage:\n  default: {bucket: floe-data}\n"
+                      "deployment:\n  services:\n    catalog: {chart_version: 1.8.0, image_tag: 1.8.0}\n")
+    run = run_platform_stack(DEV, str(path))
+    polaris = release(run, "floe-catalog-polaris").inputs
+    assert polaris["version"] == "1.8.0"
+    assert polaris["values"]["image"] == {"repository": "apache/polaris", "tag": "1.8.0"}
+
+
+def test_local_minio_is_standalone_with_buckets_users_from_secrets_and_no_default_user():
+    minio = values(demo_run(LOCAL), "floe-storage-minio")
+    assert minio["mode"] == "standalone"
+    assert minio["existingSecret"] == "floe-minio-root"
+    assert minio["persistence"] == {"enabled": True, "size": "5Gi"}
+    assert [b["name"] for b in minio["buckets"]] == [
+        "floe-local-bronze", "floe-local-gold", "floe-local-platform", "floe-local-silver"]
+    assert all(b["purge"] is False for b in minio["buckets"])
+    assert minio["users"] == [{"accessKey": "floe-s3-credentials", "existingSecret": "floe-s3-credentials",
+                               "existingSecretKey": "AWS_SECRET_ACCESS_KEY", "policy": "readwrite"}]
+    assert minio["resources"] == {"requests": {"cpu": "100m", "memory": "384Mi"},
+                                  "limits": {"cpu": "1", "memory": "1Gi"}}
+    assert minio["service"] == {"type": "NodePort", "nodePort": 30900}
+
+
+def test_prod_buckets_are_encrypted_with_the_kms_key_versioned_private_and_expire_by_layer_retention():
+    run = demo_run(PROD)
+    buckets = {r.inputs["bucket"] for r in run.of_type("aws:s3/bucket:Bucket")}
+    assert buckets == {"acme-floe-prod-bronze", "acme-floe-prod-silver", "acme-floe-prod-gold",
+                       "acme-floe-prod-platform"}
+    bronze = "floe-storage-acme-floe-prod-bronze"
+    sse = run.named(f"{bronze}-encryption").inputs["rules"][0]["applyServerSideEncryptionByDefault"]
+    assert sse == {"sseAlgorithm": "aws:kms",
+                   "kmsMasterKeyId": "arn:aws:kms:us-east-1:123456789012:key/0f9e8d7c-6b5a-4a3b-9c2d-1e0f9a8b7c6d"}
+    assert run.named(f"{bronze}-versioning").inputs["versioningConfiguration"] == {"status": "Enabled"}
+    block = run.named(f"{bronze}-public-access").inputs
+    assert all(block[k] is True for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls",
+                                          "restrictPublicBuckets"))
+    assert run.named(f"{bronze}-ownership").inputs["rule"] == {"objectOwnership": "BucketOwnerEnforced"}
+    rules = {r["id"]: r for r in run.named(f"{bronze}-lifecycle").inputs["rules"]}
+    assert rules["retention"]["expiration"] == {"days": 2555}
+    assert rules["retention"]["noncurrentVersionExpiration"] == {"noncurrentDays": 2555}
+    platform_rules = {r["id"]: r for r in run.named("floe-storage-acme-floe-prod-platform-lifecycle").inputs["rules"]}
+    assert platform_rules["archive"]["transitions"] == [{"days": 90, "storageClass": "GLACIER"}]
+
+
+def test_aws_buckets_use_an_explicit_provider_per_region():
+    run = demo_run(PROD)
+    providers = run.of_type("pulumi:providers:aws")
+    assert [(p.name, p.inputs["region"]) for p in providers] == [("floe-storage-aws-us-east-1", "us-east-1")]
+    for bucket in run.of_type("aws:s3/bucket:Bucket"):
+        assert bucket.provider.split("::")[3] == "floe-storage-aws-us-east-1"
+
+
+def test_every_kubernetes_resource_goes_through_the_explicit_provider():
+    run = demo_run(LOCAL)
+    k8s = [r for r in run.resources if r.type.startswith("kubernetes:") and r.custom]
+    assert k8s
+    assert {r.provider.split("::")[3] for r in k8s} == {"floe-k8s-provider"}
+
+
+@pytest.mark.parametrize("stack", [DEV, PROD])
+def test_stateful_resources_are_protected_and_retained_outside_local(stack: str):
+    run = demo_run(stack)
+    stateful = [r for r in run.resources if r.type in (
+        "aws:s3/bucket:Bucket", "kubernetes:apps/v1:StatefulSet", "kubernetes:core/v1:Namespace")
+        or (r.type == RELEASE and r.inputs["name"] == "floe-minio")]
+    assert stateful
+    assert all(r.protect and r.retain_on_delete for r in stateful), [r.name for r in stateful if not r.protect]
+
+
+def test_nothing_is_protected_in_local():
+    assert not [r.name for r in demo_run(LOCAL).resources if r.protect or r.retain_on_delete]
+
+
+def test_polaris_runs_in_memory_locally_and_bootstraps_from_its_secret():
+    polaris = values(demo_run(LOCAL), "floe-catalog-polaris")
+    assert polaris["persistence"] == {"type": "in-memory"}
+    env = {e["name"]: e for e in polaris["extraEnv"]}
+    assert env["POLARIS_BOOTSTRAP_CREDENTIALS"]["valueFrom"]["secretKeyRef"] == {
+        "name": "floe-polaris-root", "key": "POLARIS_BOOTSTRAP_CREDENTIALS"}
+    assert polaris["storage"]["secret"]["name"] == "floe-s3-credentials"
+    assert polaris["tracing"] == {"enabled": True, "endpoint": "http://floe-jaeger.floe.svc.cluster.local:4317"}
+    assert polaris["extraServices"][0]["ports"][0]["nodePort"] == 30181
+
+
+def test_polaris_outside_local_persists_to_postgres_and_bootstraps_with_the_admin_tool():
+    run = demo_run(DEV)
+    polaris = values(run, "floe-catalog-polaris")
+    assert polaris["persistence"] == {"type": "relational-jdbc", "relationalJdbc": {"secret": {
+        "name": "floe-polaris-db", "username": "username", "password": "password", "jdbcUrl": "jdbcUrl"}}}
+    job = run.named("floe-catalog-bootstrap")
+    container = job.inputs["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == "apache/polaris-admin-tool:1.7.0"
+    assert container["args"] == ["bootstrap", "--realm=POLARIS", "--credential=$(POLARIS_BOOTSTRAP_CREDENTIALS)"]
+    assert job.urn in release(run, "floe-catalog-polaris").dependencies
+    setup = run.named("floe-database-setup")
+    assert setup.urn in job.dependencies
+
+
+def test_polaris_in_prod_reaches_s3_through_its_iam_role():
+    polaris = values(demo_run(PROD), "floe-catalog-polaris")
+    assert "storage" not in polaris
+    assert polaris["serviceAccount"]["annotations"] == {
+        "eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/floe-prod-lakehouse"}
+    assert polaris["replicaCount"] == 2
+    assert polaris["tracing"]["endpoint"] == "http://otel-collector.observability.svc.cluster.local:4317"
+
+
+def test_dagster_uses_k8s_run_launcher_external_postgres_and_s3_compute_logs():
+    dagster = values(demo_run(LOCAL), "floe-orchestration-dagster")
+    assert dagster["postgresql"] == {"enabled": False, "postgresqlHost": "floe-postgresql.floe.svc.cluster.local",
+                                     "postgresqlUsername": "dagster", "postgresqlDatabase": "dagster",
+                                     "service": {"port": 5432}}
+    assert dagster["generatePostgresqlPasswordSecret"] is False
+    assert dagster["global"]["postgresqlSecretName"] == "floe-dagster-postgresql"
+    launcher = dagster["runLauncher"]
+    assert launcher["type"] == "K8sRunLauncher"
+    assert launcher["config"]["k8sRunLauncher"]["jobNamespace"] == "floe"
+    assert launcher["config"]["k8sRunLauncher"]["envConfigMaps"] == [
+        {"name": "floe-dagster-floe-env"}, {"name": "floe-dagster-transform-env"}]
+    assert launcher["config"]["k8sRunLauncher"]["runK8sConfig"] == {"jobSpecConfig": {"ttlSecondsAfterFinished": 300}}
+    logs = dagster["computeLogManager"]
+    assert logs["type"] == "S3ComputeLogManager"
+    assert logs["config"]["s3ComputeLogManager"]["bucket"] == "floe-local-platform"
+    assert logs["config"]["s3ComputeLogManager"]["endpointUrl"] == "http://floe-minio.floe.svc.cluster.local:9000"
+    assert dagster["dagsterWebserver"]["envSecrets"] == [{"name": "floe-s3-credentials"}]
+    assert dagster["dagster-user-deployments"] == {"enabled": True, "enableSubchart": False, "deployments": []}
+
+
+def test_dagster_workspace_lists_the_code_location_of_every_tenant():
+    workspace = values(demo_run(LOCAL), "floe-orchestration-dagster")["dagsterWebserver"]["workspace"]
+    assert workspace == {"enabled": True, "servers": [
+        {"host": "code-ecommerce-analytics", "port": 3030, "name": "code-ecommerce-analytics"}]}
+
+
+def test_every_dagster_pod_gets_otlp_and_openlineage_endpoints():
+    run = demo_run(LOCAL)
+    env = run.named("floe-orchestration-env").inputs["data"]
+    assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://floe-jaeger.floe.svc.cluster.local:4317"
+    assert env["OPENLINEAGE_URL"] == "http://floe-marquez.floe.svc.cluster.local:80"
+    assert env["OPENLINEAGE_ENDPOINT"] == "api/v1/lineage"
+    dagster = values(run, "floe-orchestration-dagster")
+    for component in (dagster["dagsterWebserver"], dagster["dagsterDaemon"],
+                      dagster["runLauncher"]["config"]["k8sRunLauncher"]):
+        assert {"name": "floe-dagster-floe-env"} in component["envConfigMaps"]
+
+
+def test_marquez_runs_as_plain_objects_on_its_own_database():
+    run = demo_run(LOCAL)
+    api = run.named("floe-lineage-api").inputs["spec"]["template"]["spec"]["containers"][0]
+    assert api["image"] == "marquezproject/marquez:0.51.1"
+    env = {e["name"]: e for e in api["env"]}
+    assert env["POSTGRES_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": "floe-marquez-db", "key": "password"}
+    assert env["POSTGRES_HOST"]["value"] == "floe-postgresql.floe.svc.cluster.local"
+    service = run.named("floe-lineage-api-service").inputs
+    assert service["metadata"]["name"] == "floe-marquez"
+    assert service["spec"]["ports"][0]["nodePort"] == 30500
+    assert run.named("floe-database-setup").urn in run.named("floe-lineage-api").dependencies
+
+
+def test_database_setup_creates_one_role_and_database_per_service():
+    run = demo_run(DEV)
+    job = run.named("floe-database-setup").inputs
+    env = {e["name"]: e for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["FLOE_DATABASES"]["value"] == "dagster marquez polaris"
+    assert env["POLARIS_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": "floe-polaris-db", "key": "password"}
+    assert env["PGPASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == "floe-postgresql-admin"
+
+
+def test_prod_database_setup_uses_the_external_server_and_its_admin_secret():
+    run = demo_run(PROD)
+    assert not run.of_type("kubernetes:apps/v1:StatefulSet")
+    container = run.named("floe-database-setup").inputs["spec"]["template"]["spec"]["containers"][0]
+    env = {e["name"]: e for e in container["env"]}
+    assert env["PGHOST"]["value"] == "floe-prod.cluster-c1a2b3c4d5e6.us-east-1.rds.amazonaws.com"
+    assert env["PGUSER"]["valueFrom"]["secretKeyRef"] == {"name": "floe-rds-admin", "key": "username"}
+
+
+def test_cube_reads_its_api_secret_and_s3_keys_from_secrets_and_mounts_each_tenants_models():
+    cube = values(demo_run(LOCAL), "floe-semantic-cube")
+    assert cube["config"]["apiSecretFromSecret"] == {"name": "floe-cube-api", "key": "CUBEJS_API_SECRET"}
+    assert cube["datasources"]["default"]["type"] == "duckdb"
+    assert cube["datasources"]["default"]["duckdb"]["s3"] == {
+        "region": "us-east-1", "endpoint": "floe-minio.floe.svc.cluster.local:9000", "useSSL": "false",
+        "URLStyle": "path"}
+    env = {e["name"]: e for e in cube["extraEnvVars"]}
+    assert env["CUBEJS_DB_DUCKDB_S3_SECRET_ACCESS_KEY"]["valueFrom"]["secretKeyRef"] == {
+        "name": "floe-s3-credentials", "key": "AWS_SECRET_ACCESS_KEY"}
+    volumes = {v["name"]: v for v in cube["config"]["volumes"]}
+    assert volumes["model-ecommerce-analytics"]["configMap"] == {"name": "ecommerce-analytics-cube-models",
+                                                                 "optional": True}
+    mounts = {m["name"]: m for m in cube["config"]["volumeMounts"]}
+    assert mounts["model-ecommerce-analytics"] == {"name": "model-ecommerce-analytics",
+                                                   "mountPath": "/cube/conf/model/ecommerce-analytics",
+                                                   "readOnly": True}
+    assert cube["cubestore"] == {"host": "floe-cubestore-router", "port": 3030}
+
+
+def test_namespace_quota_and_limit_range_come_from_platform_yaml():
+    run = demo_run(LOCAL)
+    assert run.named("floe-k8s-quota").inputs["spec"]["hard"] == {
+        "pods": "40", "requests.cpu": "6", "requests.memory": "8Gi", "limits.cpu": "12", "limits.memory": "16Gi"}
+    limits = run.named("floe-k8s-limits").inputs["spec"]["limits"][0]
+    assert limits["default"] == {"cpu": "500m", "memory": "768Mi"}
+    assert limits["defaultRequest"] == {"cpu": "100m", "memory": "256Mi"}
+
+
+def test_local_access_exposes_the_uis_on_their_node_ports():
+    run = demo_run(LOCAL)
+    ports = {r.inputs["metadata"]["name"]: r.inputs["spec"]["ports"][0]["nodePort"]
+             for r in run.of_type("kubernetes:core/v1:Service") if r.inputs["spec"].get("type") == "NodePort"}
+    assert ports == {"floe-jaeger-nodeport": 30686, "floe-dagster-nodeport": 30000, "floe-cube-nodeport": 30400,
+                     "floe-marquez": 30500, "floe-marquez-web": 30301}
+    assert not [r for r in demo_run(DEV).of_type("kubernetes:core/v1:Service")
+                if r.inputs["spec"].get("type") == "NodePort"]
+
+
+def test_every_platform_workload_runs_in_the_platform_timezone(write_yaml):
+    path = write_yaml("storage:\n  default: {bucket: floe-data, endpoint: 'http://minio:9000'}\n"
+                      "infrastructure: {timezone: Australia/Sydney}\n"
+                      "deployment: {services: {object_storage: {deploy: true}}}\n")
+    run = run_platform_stack(DEV, str(path))
+    tz = {"name": "TZ", "value": "Australia/Sydney"}
+    assert values(run, "floe-storage-minio")["environment"]["TZ"] == "Australia/Sydney"
+    assert tz in values(run, "floe-catalog-polaris")["extraEnv"]
+    assert tz in values(run, "floe-tracing-jaeger")["jaeger"]["extraEnv"]
+    assert tz in values(run, "floe-semantic-cube")["extraEnvVars"]
+    assert run.named("floe-orchestration-env").inputs["data"]["TZ"] == "Australia/Sydney"
+    for name in ("floe-lineage-api", "floe-lineage-web", "floe-database-server"):
+        env = run.named(name).inputs["spec"]["template"]["spec"]["containers"][0]["env"]
+        assert tz in env, name
+
+
+def test_independent_releases_do_not_wait_for_each_other():
+    run = demo_run(LOCAL)
+    releases = {r.urn for r in run.of_type(RELEASE)}
+    jaeger = release(run, "floe-tracing-jaeger")
+    assert not set(jaeger.dependencies) & releases
+    for name in ("floe-catalog-polaris", "floe-orchestration-dagster", "floe-semantic-cube"):
+        assert not set(release(run, name).dependencies) & releases, name
+
+
+def test_two_runs_produce_the_identical_resource_graph():
+    first = run_platform_stack(LOCAL, "demo/platform/platform.yaml")
+    second = run_platform_stack(LOCAL, "demo/platform/platform.yaml")
+
+    def graph(run):
+        return sorted((r.urn, as_json(r.inputs), tuple(sorted(r.dependencies)), r.parent, r.protect)
+                      for r in run.resources)
+
+    assert graph(first) == graph(second)
+    assert as_json(first.outputs) == as_json(second.outputs)
+
+
+@pytest.mark.parametrize("stack", [LOCAL, DEV, PROD])
+def test_contract_validates_and_names_what_pipelines_need(stack: str):
+    run = demo_run(stack)
+    assert "contract" not in run.secret_outputs
+    contract = parse_contract(run.outputs["contract"])
+    assert contract.environment == stack
+    assert contract.tenants["ecommerce-analytics"].credentials_secret == "ecommerce-analytics-catalog-credentials"
+    assert contract.layers["bronze"].namespace == ["bronze"]
+    assert contract.dagster is not None
+    assert contract.dagster.chart_version == "1.12.19"
+    assert contract.chart_versions["dagster-user-deployments"] == "1.12.19"
+
+
+def test_local_contract_endpoints_are_in_cluster_urls():
+    contract = parse_contract(demo_run(LOCAL).outputs["contract"])
+    assert contract.endpoints.catalog == "http://floe-polaris.floe.svc.cluster.local:8181/api/catalog"
+    assert contract.endpoints.s3 == "http://floe-minio.floe.svc.cluster.local:9000"
+    assert contract.endpoints.openlineage == "http://floe-marquez.floe.svc.cluster.local:80/api/v1/lineage"
+    assert contract.storage["bronze"].credentials_secret == "floe-s3-credentials"
+    assert contract.layers["gold"].location == "s3://floe-local-gold/gold"
+
+
+@pytest.mark.parametrize("path", compat_files("platform-*.yaml"), ids=lambda p: p.name)
+def test_every_compat_platform_file_deploys(path):
+    run = run_platform_stack(DEV, str(path))
+    contract = parse_contract(run.outputs["contract"])
+    assert contract.storage
+    assert release_names_of(run) >= {"floe-polaris", "floe-dagster"}
+
+
+def release_names_of(run) -> set[str]:
+    return {r.inputs["name"] for r in run.of_type(RELEASE)}
+
+
+def test_invalid_platform_file_fails_the_program_with_located_problems(write_yaml):
+    path = write_yaml("storage:\n  default: {bucket: Bad_Name}\n")
+    with pytest.raises(pulumi.RunError, match=r"platform.yaml is invalid:\n.*:2:21: storage.default.bucket"):
+        run_platform_stack(DEV, str(path))

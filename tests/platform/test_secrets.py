@@ -1,0 +1,94 @@
+"""No secret value appears anywhere but in Secret data and secret outputs."""
+
+from __future__ import annotations
+
+import pytest
+from pulumi.runtime import rpc
+
+from floe_infra.preview.runtime import ProgramRun, fake_secret
+from tests.conftest import compat_files
+from tests.platform.conftest import DEMO_STACKS, SECRET, demo_run, run_platform_stack, walk_strings
+
+PASSWORD = "random:index/randomPassword:RandomPassword"
+PROVIDED = "s3cr3t-provided-by-config-0123456789"
+
+
+def generated_values(run: ProgramRun) -> set[str]:
+    """Every secret value the run generated (the mocks derive them from the resource name)."""
+    values = {fake_secret(r.name, int(r.inputs["length"])) for r in run.of_type(PASSWORD)}
+    assert values, "the platform generates passwords"
+    return values
+
+
+def allowed_parts(resource_type: str, data: dict) -> dict:
+    """What of a resource may hold a secret value: a Secret's data, a generated password's result."""
+    if resource_type == SECRET:
+        return {k: v for k, v in data.items() if k not in ("stringData", "data")}
+    if resource_type == PASSWORD:
+        return {k: v for k, v in data.items() if k not in ("result", "bcryptHash")}
+    return data
+
+
+def leaks(run: ProgramRun, secrets: set[str]) -> list[str]:
+    """Places outside Secret data and secret outputs where a secret value appears (secret-marked or not)."""
+    found = []
+    for resource in run.resources:
+        for where, data in (("inputs", resource.inputs), ("outputs", resource.outputs)):
+            for text in walk_strings(allowed_parts(resource.type, data)):
+                if any(secret in text for secret in secrets):
+                    found.append(f"{resource.type} {resource.name} {where}")
+    for key, value in run.outputs.items():
+        if key not in run.secret_outputs and any(s in text for text in walk_strings(value) for s in secrets):
+            found.append(f"stack output {key}")
+    return found
+
+
+@pytest.mark.parametrize("stack", sorted(DEMO_STACKS))
+def test_generated_secrets_appear_only_in_secret_data(stack: str):
+    run = demo_run(stack)
+    assert leaks(run, generated_values(run)) == []
+
+
+@pytest.mark.parametrize("path", compat_files("platform-*.yaml"), ids=lambda p: p.name)
+def test_compat_platforms_leak_no_generated_secret(path):
+    run = run_platform_stack("dev", str(path))
+    assert leaks(run, generated_values(run)) == []
+
+
+def test_generated_secret_data_is_marked_secret_and_holds_the_generated_value():
+    run = demo_run("local")
+    secret = run.named("floe-secrets-floe-polaris-root").inputs["stringData"]
+    assert rpc.is_rpc_secret(secret)
+    data = rpc.unwrap_rpc_secret(secret)
+    root = fake_secret("floe-secrets-polaris-root", 40)
+    assert data["CLIENT_SECRET"] == root
+    assert data["POLARIS_BOOTSTRAP_CREDENTIALS"] == f"POLARIS,root,{root}"
+    # The catalog profile's secret_ref carries the same value under its env key.
+    ref = rpc.unwrap_rpc_secret(run.named("floe-secrets-floe-polaris-root-client-secret").inputs["stringData"])
+    assert ref == {"FLOE_POLARIS_ROOT_CLIENT_SECRET": root}
+
+
+def test_secret_from_stack_config_becomes_a_secret_and_nothing_else():
+    run = run_platform_stack(
+        "prod", DEMO_STACKS["prod"],
+        config={"floe:secret-floe-rds-admin": f'{{"username": "floe_admin", "password": "{PROVIDED}"}}'},
+        secret_keys=("floe:secret-floe-rds-admin",))
+    secret = run.named("floe-secrets-floe-rds-admin")
+    assert secret.type == SECRET
+    assert rpc.unwrap_rpc_secret(secret.inputs["stringData"]) == {"username": "floe_admin", "password": PROVIDED}
+    assert secret.inputs["metadata"]["labels"]["floe.dev/secret-origin"] == "provided"
+    assert leaks(run, {PROVIDED}) == []
+
+
+def test_referenced_secret_without_config_must_already_exist():
+    run = demo_run("prod")
+    names = {r.inputs["metadata"]["name"] for r in run.of_type(SECRET)}
+    assert "floe-rds-admin" not in names  # external: External Secrets, Vault... provide it
+    assert "floe-polaris-root" in names  # generated: Polaris is deployed by this platform
+
+
+def test_no_secret_value_in_helm_values_even_for_credentials_the_charts_need():
+    run = demo_run("local")
+    secrets = generated_values(run)
+    for release in run.of_type("kubernetes:helm.sh/v3:Release"):
+        assert not [t for t in walk_strings(release.inputs["values"]) if any(s in t for s in secrets)], release.name
