@@ -71,6 +71,12 @@ class Topology:
         return self.services[service].endpoints.get(name)
 
     @property
+    def database(self) -> tuple[str, int]:
+        """Host and port of the platform's PostgreSQL."""
+        host, _, port = self.services["database"].endpoints["postgres"].rpartition(":")
+        return host, int(port)
+
+    @property
     def s3_endpoint(self) -> str:
         """S3 endpoint clients use; empty for AWS S3."""
         return self.services["object_storage"].endpoints.get("s3", "")

@@ -17,7 +17,7 @@ import pulumi_kubernetes as k8s
 from floe_infra.config.credentials import CredentialMode
 from floe_infra.config.platform import PlatformConfig
 from floe_infra.platform.helm import env_list, release_args, secret_env
-from floe_infra.platform.kubernetes import object_meta, platform_labels
+from floe_infra.platform.kubernetes import env_from_secret, object_meta, platform_labels
 from floe_infra.platform.resources import JOB_RESOURCES, service_resources
 from floe_infra.platform.secrets import (
     PlatformSecrets,
@@ -133,10 +133,6 @@ class CatalogServer(pulumi.ComponentResource):
         db = database_secret(platform, "polaris")
         release = args.topology.services["catalog"].release or ""
 
-        def from_secret(name: str, secret: str, key: str) -> k8s.core.v1.EnvVarArgs:
-            return k8s.core.v1.EnvVarArgs(name=name, value_from=k8s.core.v1.EnvVarSourceArgs(
-                secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(name=secret, key=key)))
-
         depends: list[pulumi.Resource] = [args.secrets.secrets[root], args.secrets.secrets[db]]
         if args.database_ready is not None:
             depends.append(args.database_ready)
@@ -156,10 +152,10 @@ class CatalogServer(pulumi.ComponentResource):
                             args=["bootstrap", f"--realm={REALM}", "--credential=$(POLARIS_BOOTSTRAP_CREDENTIALS)"],
                             env=[
                                 k8s.core.v1.EnvVarArgs(name="POLARIS_PERSISTENCE_TYPE", value="relational-jdbc"),
-                                from_secret("QUARKUS_DATASOURCE_JDBC_URL", db, "jdbcUrl"),
-                                from_secret("QUARKUS_DATASOURCE_USERNAME", db, "username"),
-                                from_secret("QUARKUS_DATASOURCE_PASSWORD", db, "password"),
-                                from_secret("POLARIS_BOOTSTRAP_CREDENTIALS", root, "POLARIS_BOOTSTRAP_CREDENTIALS"),
+                                env_from_secret("QUARKUS_DATASOURCE_JDBC_URL", db, "jdbcUrl"),
+                                env_from_secret("QUARKUS_DATASOURCE_USERNAME", db, "username"),
+                                env_from_secret("QUARKUS_DATASOURCE_PASSWORD", db, "password"),
+                                env_from_secret("POLARIS_BOOTSTRAP_CREDENTIALS", root, "POLARIS_BOOTSTRAP_CREDENTIALS"),
                             ],
                             resources=k8s.core.v1.ResourceRequirementsArgs(
                                 requests=JOB_RESOURCES["requests"], limits={"cpu": "500m", "memory": "512Mi"}),

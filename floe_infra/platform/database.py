@@ -15,7 +15,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from floe_infra.config.platform import PlatformConfig
-from floe_infra.platform.kubernetes import object_meta, platform_labels
+from floe_infra.platform.kubernetes import env_from_secret, object_meta, platform_labels
 from floe_infra.platform.resources import JOB_RESOURCES, service_resources
 from floe_infra.platform.secrets import PlatformSecrets, database_secret
 from floe_infra.topology import Topology
@@ -64,8 +64,7 @@ class Database(pulumi.ComponentResource):
         self._base = name
         self._args = args
         cfg = args.platform.deployment.services.database
-        self.host, _, port = args.topology.endpoint("database", "postgres").rpartition(":")  # type: ignore[union-attr]
-        self.port = int(port)
+        self.host, self.port = args.topology.database
         if cfg.deploy:
             self.service, self.statefulset = self._create_server()
             admin_secret = f"{args.platform.deployment.name}-postgresql-admin"
@@ -101,8 +100,8 @@ class Database(pulumi.ComponentResource):
             image=POSTGRES_IMAGE.ref(cfg.image_tag),
             ports=[k8s.core.v1.ContainerPortArgs(name="postgres", container_port=5432)],
             env=[
-                k8s.core.v1.EnvVarArgs(name="POSTGRES_USER", value_from=_secret_ref(admin, "username")),
-                k8s.core.v1.EnvVarArgs(name="POSTGRES_PASSWORD", value_from=_secret_ref(admin, "password")),
+                env_from_secret("POSTGRES_USER", admin, "username"),
+                env_from_secret("POSTGRES_PASSWORD", admin, "password"),
                 k8s.core.v1.EnvVarArgs(name="PGDATA", value="/var/lib/postgresql/data/pgdata"),
                 k8s.core.v1.EnvVarArgs(name="TZ", value=platform.infrastructure.timezone),
             ],
@@ -149,12 +148,11 @@ class Database(pulumi.ComponentResource):
             k8s.core.v1.EnvVarArgs(name="PGHOST", value=self.host),
             k8s.core.v1.EnvVarArgs(name="PGPORT", value=str(self.port)),
             k8s.core.v1.EnvVarArgs(name="PGDATABASE", value="postgres"),
-            k8s.core.v1.EnvVarArgs(name="PGUSER", value_from=_secret_ref(admin_secret, "username")),
-            k8s.core.v1.EnvVarArgs(name="PGPASSWORD", value_from=_secret_ref(admin_secret, "password")),
+            env_from_secret("PGUSER", admin_secret, "username"),
+            env_from_secret("PGPASSWORD", admin_secret, "password"),
             k8s.core.v1.EnvVarArgs(name="FLOE_DATABASES", value=" ".join(args.services)),
         ] + [
-            k8s.core.v1.EnvVarArgs(name=f"{service.upper()}_PASSWORD",
-                                   value_from=_secret_ref(database_secret(platform, service), "password"))
+            env_from_secret(f"{service.upper()}_PASSWORD", database_secret(platform, service), "password")
             for service in args.services
         ]
         depends: list[pulumi.Resource] = [args.secrets.secrets[database_secret(platform, s)] for s in args.services]
@@ -183,6 +181,3 @@ class Database(pulumi.ComponentResource):
                             config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(name=script.metadata.name))]))),
             opts=pulumi.ResourceOptions(parent=self, depends_on=depends, delete_before_replace=True))
 
-
-def _secret_ref(secret: str, key: str) -> k8s.core.v1.EnvVarSourceArgs:
-    return k8s.core.v1.EnvVarSourceArgs(secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(name=secret, key=key))

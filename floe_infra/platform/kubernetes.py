@@ -35,6 +35,12 @@ def object_meta(platform: PlatformConfig, name: str, component: str, namespace: 
         name=name, namespace=namespace, labels={**platform_labels(platform, component), **extra_labels})
 
 
+def env_from_secret(name: str, secret: str, key: str) -> k8s.core.v1.EnvVarArgs:
+    """An environment variable read from a key of a Secret (the value never enters the spec)."""
+    return k8s.core.v1.EnvVarArgs(name=name, value_from=k8s.core.v1.EnvVarSourceArgs(
+        secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(name=secret, key=key)))
+
+
 @dataclass(frozen=True)
 class ClusterAccess:
     """How to reach the cluster, from stack config (`floe:kubeconfig`, `floe:kubeContext`)."""

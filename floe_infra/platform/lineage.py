@@ -13,7 +13,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from floe_infra.config.platform import PlatformConfig
-from floe_infra.platform.kubernetes import object_meta, platform_labels
+from floe_infra.platform.kubernetes import env_from_secret, object_meta, platform_labels
 from floe_infra.platform.resources import service_resources
 from floe_infra.platform.secrets import database_secret
 from floe_infra.topology import Topology
@@ -91,18 +91,17 @@ class Lineage(pulumi.ComponentResource):
     def _create_api(self) -> k8s.apps.v1.Deployment:
         platform = self._args.platform
         topo = self._args.topology
-        host, _, port = (topo.endpoint("database", "postgres") or ":5432").rpartition(":")
+        host, port = topo.database
         secret = database_secret(platform, "marquez")
         env = [
             k8s.core.v1.EnvVarArgs(name="MARQUEZ_PORT", value="5000"),
             k8s.core.v1.EnvVarArgs(name="MARQUEZ_ADMIN_PORT", value="5001"),
             k8s.core.v1.EnvVarArgs(name="MARQUEZ_CONFIG", value="/opt/marquez/config.yml"),
             k8s.core.v1.EnvVarArgs(name="POSTGRES_HOST", value=host),
-            k8s.core.v1.EnvVarArgs(name="POSTGRES_PORT", value=port),
+            k8s.core.v1.EnvVarArgs(name="POSTGRES_PORT", value=str(port)),
             k8s.core.v1.EnvVarArgs(name="POSTGRES_DB", value="marquez"),
             k8s.core.v1.EnvVarArgs(name="POSTGRES_USER", value="marquez"),
-            k8s.core.v1.EnvVarArgs(name="POSTGRES_PASSWORD", value_from=k8s.core.v1.EnvVarSourceArgs(
-                secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(name=secret, key="password"))),
+            env_from_secret("POSTGRES_PASSWORD", secret, "password"),
             k8s.core.v1.EnvVarArgs(name="TZ", value=platform.infrastructure.timezone),
         ]
         probe = k8s.core.v1.ProbeArgs(http_get=k8s.core.v1.HTTPGetActionArgs(path="/healthcheck", port=5001),

@@ -146,7 +146,7 @@ class Orchestration(pulumi.ComponentResource):
         """Helm values of the Dagster release (Secret names only, never values)."""
         platform = self._args.platform
         dep = platform.deployment
-        host, _, port = (self._args.topology.endpoint("database", "postgres") or ":5432").rpartition(":")
+        host, port = self._args.topology.database
         config_maps, secrets = self._env_from()
         volumes, mounts = self._aws_volume()
         transform = resource_profile(platform, "transform")
@@ -165,7 +165,7 @@ class Orchestration(pulumi.ComponentResource):
             "generatePostgresqlPasswordSecret": False,
             "generateCeleryConfigSecret": False,
             "postgresql": {"enabled": False, "postgresqlHost": host, "postgresqlUsername": "dagster",
-                           "postgresqlDatabase": "dagster", "service": {"port": int(port)}},
+                           "postgresqlDatabase": "dagster", "service": {"port": port}},
             "rabbitmq": {"enabled": False},
             "redis": {"enabled": False},
             "flower": {"enabled": False},
