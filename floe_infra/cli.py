@@ -47,6 +47,12 @@ def _charts_fetch(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _tables(args: argparse.Namespace) -> int:
+    from floe_infra.tables_cli import run_tables
+
+    return run_tables(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = argparse.ArgumentParser(prog="floe-infra", description="The floe lakehouse platform as Pulumi code.")
@@ -61,6 +67,15 @@ def build_parser() -> argparse.ArgumentParser:
     schema = sub.add_parser("schema", help="write JSON Schemas of both files for editors")
     schema.add_argument("--out", type=Path, required=True, help="directory to write into")
     schema.set_defaults(handler=_schema)
+    tables = sub.add_parser("tables", help="plan or apply floe.yaml's Iceberg tables")
+    tables.add_argument("action", choices=["plan", "apply"], help="plan only, or plan and apply")
+    tables.add_argument("--platform", type=Path, required=True, help="the platform.yaml")
+    tables.add_argument("--pipeline", type=Path, required=True, help="the floe.yaml")
+    where = tables.add_mutually_exclusive_group()
+    where.add_argument("--catalog-uri", help="Iceberg REST catalog URI (credential from $FLOE_CATALOG_CREDENTIAL)")
+    where.add_argument("--embedded", action="store_true", help="use the SQLite catalog under ./.floe/")
+    tables.set_defaults(handler=_tables)
+
     charts = sub.add_parser("charts", help="manage local chart copies")
     charts_sub = charts.add_subparsers(dest="charts_command", required=True)
     fetch = charts_sub.add_parser("fetch", help="download the Dagster charts without their broken schemas")
@@ -84,6 +99,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FloeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INVALID
+    except BrokenPipeError:
+        # Output piped into `head` and the like: stop quietly, as Unix tools do.
+        sys.stderr.close()
+        return EXIT_OK
 
 
 if __name__ == "__main__":  # pragma: no cover

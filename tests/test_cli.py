@@ -63,3 +63,25 @@ def test_schema_command_writes_files(tmp_path: Path, capsys):
     assert main(["schema", "--out", str(tmp_path)]) == 0
     assert (tmp_path / "platform.schema.json").exists()
     assert "wrote" in capsys.readouterr().out
+
+
+def test_tables_apply_creates_the_demo_tables_in_the_embedded_catalog(tmp_path: Path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    args = ["--platform", str(DEMO_PLATFORM), "--pipeline", str(DEMO_PIPELINE), "--embedded"]
+    assert main(["tables", "apply", *args]) == 0
+    captured = capsys.readouterr()
+    assert "[4/4] bronze.ecommerce_analytics.order_items: create" in captured.err
+    assert "4 tables: 4 create" in captured.out
+    assert (tmp_path / ".floe" / "catalog.db").is_file()
+    assert main(["tables", "plan", *args]) == 0
+    assert "4 tables: 4 unchanged" in capsys.readouterr().out
+
+
+def test_tables_plan_reports_an_unreachable_catalog_by_its_uri(tmp_path: Path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    status = main(["tables", "plan", "--platform", str(DEMO_PLATFORM), "--pipeline", str(DEMO_PIPELINE),
+                   "--catalog-uri", "http://127.0.0.1:9/api/catalog"])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert err.startswith("error: cannot reach the Iceberg catalog at http://127.0.0.1:9/api/catalog")
+    assert not (tmp_path / ".floe").exists(), "never falls back to the embedded catalog"
