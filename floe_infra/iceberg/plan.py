@@ -18,7 +18,7 @@ from pyiceberg.table.metadata import TableMetadata
 from pyiceberg.table.sorting import NullOrder, SortDirection
 
 from floe_infra.config.tables import BreakingChange, TableConfig
-from floe_infra.iceberg.types import FieldSpec, columns_of, spec_from_config
+from floe_infra.iceberg.types import FieldSpec, column_names, columns_of, spec_from_config
 
 MANAGED_PROPERTIES = "floe.managed-properties"
 COMMENT = "comment"
@@ -247,13 +247,13 @@ def _rename(path: str, renamed: dict[Path, Path]) -> str:
     return path
 
 
-def _partition_changes(desired: TableConfig, metadata: TableMetadata, renamed: dict[Path, Path]) -> list[Change]:
-    schema = metadata.schema()
+def _partition_changes(desired: TableConfig, metadata: TableMetadata, names: dict[int, str],
+                       renamed: dict[Path, Path]) -> list[Change]:
     have = []
     for pf in metadata.spec().fields:
         if str(pf.transform) == "void":
             continue
-        have.append((_rename(schema.find_column_name(pf.source_id) or "", renamed), str(pf.transform), pf.name))
+        have.append((_rename(names.get(pf.source_id, ""), renamed), str(pf.transform), pf.name))
     want = [(f.column, f.transform, f.name) for f in desired.partition_by]
     changes = []
     have_keys = {(column, transform) for column, transform, _ in have}
@@ -269,10 +269,10 @@ def _partition_changes(desired: TableConfig, metadata: TableMetadata, renamed: d
     return changes
 
 
-def _sort_changes(desired: TableConfig, metadata: TableMetadata, renamed: dict[Path, Path]) -> list[Change]:
-    schema = metadata.schema()
+def _sort_changes(desired: TableConfig, metadata: TableMetadata, names: dict[int, str],
+                  renamed: dict[Path, Path]) -> list[Change]:
     order = metadata.sort_order_by_id(metadata.default_sort_order_id)
-    have = [(_rename(schema.find_column_name(f.source_id) or "", renamed), str(f.transform),
+    have = [(_rename(names.get(f.source_id, ""), renamed), str(f.transform),
              "asc" if f.direction == SortDirection.ASC else "desc",
              "first" if f.null_order == NullOrder.NULLS_FIRST else "last")
             for f in (order.fields if order else [])]
@@ -312,18 +312,19 @@ def plan_create(desired: DesiredTable) -> TablePlan:
 def plan_evolution(desired: DesiredTable, metadata: TableMetadata, rename_from: Path | None = None) -> TablePlan:
     """The plan of an existing table (found under its name, or under `renamed_from`)."""
     config = desired.config
+    schema = metadata.schema()
+    names = column_names(schema)
     diff = _SchemaDiff()
-    diff.fields(desired.columns, columns_of(metadata.schema()), (), ())
+    diff.fields(desired.columns, columns_of(schema), (), ())
     changes = list(diff.changes)
     if rename_from is not None:
         changes.insert(0, Change(ChangeKind.RENAME_TABLE, ".".join(rename_from), f"-> {desired.config.name}"))
-    schema = metadata.schema()
-    have_ids = sorted(_rename(schema.find_column_name(i) or "", diff.renamed) for i in schema.identifier_field_ids)
+    have_ids = sorted(_rename(names.get(i, ""), diff.renamed) for i in schema.identifier_field_ids)
     if have_ids != sorted(config.identifier_fields):
         changes.append(Change(ChangeKind.SET_IDENTIFIER_FIELDS, ", ".join(config.identifier_fields) or "(none)",
                               f"was {', '.join(have_ids) or '(none)'}"))
-    changes += _partition_changes(config, metadata, diff.renamed)
-    changes += _sort_changes(config, metadata, diff.renamed)
+    changes += _partition_changes(config, metadata, names, diff.renamed)
+    changes += _sort_changes(config, metadata, names, diff.renamed)
     changes += _property_changes(desired, dict(metadata.properties))
     allowed = set(config.allow_breaking_changes)
     reasons = [c.forbidden for c in changes if c.forbidden]
