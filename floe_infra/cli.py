@@ -53,6 +53,22 @@ def _tables(args: argparse.Namespace) -> int:
     return run_tables(args)
 
 
+def _tenant_keygen(args: argparse.Namespace) -> int:
+    from floe_infra.polaris.sealing import generate_keypair
+
+    public, private = generate_keypair()
+    path: Path = args.private_key_file
+    if path.exists():
+        print(f"error: {path} exists; refusing to overwrite a private key", file=sys.stderr)
+        return EXIT_INVALID
+    path.touch(mode=0o600)
+    path.write_text(private + "\n", encoding="ascii")
+    print(f"public key (platform team: deployment.tenants.<pipeline>.public_key in platform.yaml):\n  {public}")
+    print(f"private key written to {path} (mode 600). Data team, in the pipeline project:\n"
+          f"  pulumi config set --secret floe:tenantKey \"$(cat {path})\" && rm {path}")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = argparse.ArgumentParser(prog="floe-infra", description="The floe lakehouse platform as Pulumi code.")
@@ -75,6 +91,12 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--catalog-uri", help="Iceberg REST catalog URI (credential from $FLOE_CATALOG_CREDENTIAL)")
     where.add_argument("--embedded", action="store_true", help="use the SQLite catalog under ./.floe/")
     tables.set_defaults(handler=_tables)
+
+    tenant = sub.add_parser("tenant", help="tenant onboarding helpers")
+    tenant_sub = tenant.add_subparsers(dest="tenant_command", required=True)
+    keygen = tenant_sub.add_parser("keygen", help="a key pair for receiving the tenant's catalog credentials")
+    keygen.add_argument("--private-key-file", type=Path, required=True, help="where to write the private key")
+    keygen.set_defaults(handler=_tenant_keygen)
 
     charts = sub.add_parser("charts", help="manage local chart copies")
     charts_sub = charts.add_subparsers(dest="charts_command", required=True)

@@ -80,6 +80,8 @@ class TenantContract(_ContractModel):
     credentials_secret: str = Field(description="Secret with its catalog client id and secret.")
     code_location: CodeLocation = Field(description="Its Dagster code location.")
     cube_models_configmap: str = Field(description="ConfigMap the platform's Cube mounts for its models.")
+    sealed_credentials: str | None = Field(
+        default=None, description="Its catalog credentials sealed to its public key (ciphertext), if published.")
 
 
 class DagsterContract(_ContractModel):

@@ -85,3 +85,18 @@ def test_tables_plan_reports_an_unreachable_catalog_by_its_uri(tmp_path: Path, m
     assert status == 2
     assert err.startswith("error: cannot reach the Iceberg catalog at http://127.0.0.1:9/api/catalog")
     assert not (tmp_path / ".floe").exists(), "never falls back to the embedded catalog"
+
+
+def test_tenant_keygen_writes_a_private_key_file_and_prints_only_the_public_key(tmp_path: Path, capsys):
+    from floe_infra.polaris.sealing import seal, unseal
+
+    key_file = tmp_path / "tenant.key"
+    assert main(["tenant", "keygen", "--private-key-file", str(key_file)]) == 0
+    out = capsys.readouterr().out
+    private = key_file.read_text().strip()
+    public = out.splitlines()[1].strip()
+    assert private not in out
+    assert oct(key_file.stat().st_mode & 0o777) == "0o600"
+    assert unseal(private, seal(public, {"client_id": "a", "client_secret": "b"})) == {"client_id": "a",
+                                                                                      "client_secret": "b"}
+    assert main(["tenant", "keygen", "--private-key-file", str(key_file)]) == 2

@@ -7,6 +7,8 @@ the same precise error.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from typing import Annotated, Any
 
@@ -75,6 +77,24 @@ def check_iceberg_identifier(value: str) -> str:
     if not ICEBERG_IDENT_RE.match(value):
         raise ValueError(f"'{value}' is not a valid Iceberg identifier: use letters, digits and '_', "
                          "not starting with a digit")
+    return value
+
+
+def decode_key(text: str, kind: str) -> bytes:
+    """A base64 X25519 key (32 bytes)."""
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError(f"the {kind} key is not base64") from None
+    if len(raw) != 32:
+        raise ValueError(f"the {kind} key must be 32 bytes (got {len(raw)}); create a key pair with "
+                         "`floe-infra tenant keygen`")
+    return raw
+
+
+def check_public_key(value: str) -> str:
+    """A base64 X25519 public key."""
+    decode_key(value, "public")
     return value
 
 

@@ -10,9 +10,9 @@ a platform.yaml without the section deploy a complete, small platform.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, Self
+from typing import Annotated, Any, Self
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from floe_infra.config.base import (
     FloeModel,
@@ -20,6 +20,7 @@ from floe_infra.config.base import (
     KubernetesName,
     ProfileName,
     SecretName,
+    check_public_key,
 )
 from floe_infra.config.infrastructure import Quantity
 
@@ -156,6 +157,11 @@ class TenantConfig(FloeModel):
         default=None, description="Layers the tenant reads (every tenant's tables in them); default all."
     )
     code_server_port: int = Field(default=3030, ge=1, le=65535, description="gRPC port of its code server.")
+    public_key: Annotated[str, AfterValidator(check_public_key)] | None = Field(
+        default=None,
+        description="The pipeline stack's X25519 public key (base64, `floe-infra tenant keygen`): the platform "
+                    "publishes the tenant's catalog credentials sealed to it.",
+    )
     credential_rotation: int = Field(
         default=0, ge=0,
         description="Bump to rotate the tenant's catalog credentials on the next `pulumi up`.",

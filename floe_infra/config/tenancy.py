@@ -20,6 +20,7 @@ class Tenant:
         reads: Layers it reads in full.
         code_server_port: gRPC port of its Dagster code server.
         credential_rotation: Rotation counter of its catalog credentials.
+        public_key: Key its credentials are sealed to, if any.
     """
 
     name: str
@@ -30,6 +31,7 @@ class Tenant:
     reads: tuple[str, ...]
     code_server_port: int
     credential_rotation: int
+    public_key: str | None
 
     @property
     def code_location(self) -> str:
@@ -61,5 +63,6 @@ def resolve_tenants(platform: PlatformConfig) -> dict[str, Tenant]:
             reads=tuple(cfg.reads) if cfg.reads is not None else all_layers,
             code_server_port=cfg.code_server_port,
             credential_rotation=cfg.credential_rotation,
+            public_key=cfg.public_key,
         )
     return out

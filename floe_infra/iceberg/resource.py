@@ -122,7 +122,7 @@ class IcebergTableProvider(dynamic.ResourceProvider):
                 "applied": [c.describe() for c in plan.changes]}
 
 
-class IcebergTable(dynamic.Resource, module="/iceberg", name="IcebergTable"):
+class IcebergTable(dynamic.Resource, module="iceberg", name="IcebergTable"):
     """One Iceberg table declared in floe.yaml, created and evolved in place."""
 
     identifier: pulumi.Output[list[str]]

@@ -14,6 +14,7 @@ from floe_infra.platform.access import LocalAccess
 from floe_infra.platform.catalog import CatalogServer, CatalogServerArgs
 from floe_infra.platform.database import Database, DatabaseArgs
 from floe_infra.platform.exports import build_contract
+from floe_infra.platform.governance import CatalogGovernance, GovernanceArgs, management_url
 from floe_infra.platform.kubernetes import ClusterAccess, KubernetesFoundation
 from floe_infra.platform.lineage import Lineage, LineageArgs
 from floe_infra.platform.orchestration import Orchestration, OrchestrationArgs
@@ -65,6 +66,7 @@ class FloePlatform(pulumi.ComponentResource):
     lineage: Lineage | None
     orchestration: Orchestration | None
     semantic: Semantic | None
+    governance: CatalogGovernance | None
     local_access: LocalAccess
     contract: PlatformContract
 
@@ -103,10 +105,37 @@ class FloePlatform(pulumi.ComponentResource):
                               if svc.orchestration.deploy and db_ready else None)
         self.semantic = (Semantic(f"{name}-semantic", SemanticArgs(platform, self.topology, ns, self.secrets), child)
                          if svc.semantic.deploy else None)
+        self.governance = self._create_governance(name, args, ns, child)
         self.local_access = LocalAccess(f"{name}-access", platform, self.topology, ns, child)
         self.contract = build_contract(platform, self.topology)
         self.register_outputs({"contract": self.contract_output()})
 
-    def contract_output(self) -> dict[str, Any]:
-        """The contract as the plain mapping exported under the `contract` stack output."""
-        return self.contract.model_dump(mode="json")
+    def _create_governance(self, name: str, args: PlatformArgs, namespace: pulumi.Input[str],
+                           opts: pulumi.ResourceOptions) -> CatalogGovernance | None:
+        if self.catalog is None:
+            return None
+        url = management_url(args.platform)
+        if url is None:
+            pulumi.log.warn(
+                "catalog governance is skipped: Polaris' management API is not reachable from this machine by any "
+                "known address. Set deployment.services.catalog.management_url (ingress, private endpoint or a "
+                "port-forward) or enable NodePort local access; tenants get no catalog credentials until then.",
+                resource=self)
+            return None
+        return CatalogGovernance(
+            f"{name}-governance",
+            GovernanceArgs(args.platform, self.topology, namespace, self.secrets, self.catalog.release, url), opts)
+
+    def contract_output(self) -> pulumi.Output[dict[str, Any]]:
+        """The contract exported under the `contract` stack output (with the tenants' sealed credentials)."""
+        contract = self.contract.model_dump(mode="json")
+        sealed = self.governance.sealed_credentials if self.governance else {}
+        if not sealed:
+            return pulumi.Output.from_input(contract)
+
+        def fill(values: dict[str, str | None]) -> dict[str, Any]:
+            for tenant, value in values.items():
+                contract["tenants"][tenant]["sealed_credentials"] = value
+            return contract
+
+        return pulumi.Output.all(**sealed).apply(fill)

@@ -8,7 +8,9 @@ retain-on-delete of each resource, with secret inputs still marked as secrets.
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
 import string
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -29,6 +31,21 @@ def fake_secret(seed: str, length: int = 40) -> str:
     """A deterministic stand-in for a generated secret (same seed, same value; never a real secret)."""
     digest = hashlib.shake_256(seed.encode()).digest(length)
     return "".join(_ALPHANUMERIC[b % len(_ALPHANUMERIC)] for b in digest)
+
+
+def deterministic_seal(public_key: str, credentials: dict[str, str], seed: str) -> str:
+    """A libsodium sealed box whose ephemeral key derives from `seed`, so offline runs repeat exactly.
+
+    Opens with `floe_infra.polaris.sealing.unseal` like any sealed box; only mocks use it.
+    """
+    from nacl.bindings import crypto_box, crypto_scalarmult_base
+
+    recipient = base64.b64decode(public_key)
+    ephemeral_secret = hashlib.sha256(f"floe-offline-seal:{seed}".encode()).digest()
+    ephemeral_public = crypto_scalarmult_base(ephemeral_secret)
+    nonce = hashlib.blake2b(ephemeral_public + recipient, digest_size=24).digest()
+    message = json.dumps(credentials, sort_keys=True).encode()
+    return base64.b64encode(ephemeral_public + crypto_box(message, nonce, recipient, ephemeral_secret)).decode()
 
 
 @dataclass
@@ -73,8 +90,11 @@ class ProgramRun:
 class RecordingMocks(pulumi.runtime.Mocks):
     """Mocks returning inputs as state, deterministic ids, secret generated passwords, stack references."""
 
-    def __init__(self, stack_references: Mapping[str, tuple[dict[str, Any], list[str]]] | None = None) -> None:
+    def __init__(self, stack_references: Mapping[str, tuple[dict[str, Any], list[str]]] | None = None,
+                 tenant_public_key: str | None = None) -> None:
         self.stack_references = dict(stack_references or {})
+        # Offline previews seal every tenant's credentials to one throwaway key they can open.
+        self.tenant_public_key = tenant_public_key
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         state = dict(args.inputs)
@@ -84,6 +104,13 @@ class RecordingMocks(pulumi.runtime.Mocks):
                 raise pulumi.RunError(f"stack {name} is not available to this offline run")
             outputs, secret_names = self.stack_references[name]
             return name, {"name": name, "outputs": outputs, "secretOutputNames": secret_names}
+        if args.typ == "pulumi-python:dynamic/polaris:Principal":
+            # What the provider returns: credentials Polaris generated, sealed to the tenant's key.
+            credentials = {"client_id": f"{args.inputs['name']}-client-id", "client_secret": fake_secret(args.name)}
+            state["client_id"] = pulumi.Output.secret(credentials["client_id"])
+            state["client_secret"] = pulumi.Output.secret(credentials["client_secret"])
+            key = self.tenant_public_key or args.inputs.get("public_key")
+            state["sealed_credentials"] = deterministic_seal(key, credentials, args.name) if key else None
         if args.typ == "random:index/randomPassword:RandomPassword":
             length = int(args.inputs.get("length", 40))
             state["result"] = pulumi.Output.secret(fake_secret(args.name, length))
@@ -124,6 +151,7 @@ def run_program(
     secret_keys: list[str] | None = None,
     stack_references: Mapping[str, tuple[dict[str, Any], list[str]]] | None = None,
     preview: bool = False,
+    tenant_public_key: str | None = None,
 ) -> ProgramRun:
     """Run `program` as project/stack under the mock runtime and return what it registered.
 
@@ -137,8 +165,9 @@ def run_program(
         stack_references: Outputs (and secret output names) of stacks the program references,
             by fully qualified name `organization/project/stack`.
         preview: Run as a preview (unknown values stay unknown).
+        tenant_public_key: Seal every mocked principal's credentials to this key instead of the tenant's.
     """
-    recording = RecordingMocks(stack_references)
+    recording = RecordingMocks(stack_references, tenant_public_key)
     monitor = RecordingMonitor(recording)
     pulumi.runtime.set_mocks(recording, project=project, stack=stack, preview=preview, monitor=monitor,
                              organization=ORGANIZATION)
@@ -157,5 +186,7 @@ def run_program(
     registrations = {r.urn: r for r in monitor.registered}
     for urn, reg in monitor.get_registered_resources().items():
         if urn in registrations:
-            registrations[urn].outputs = dict(reg.state)
+            # Through the wire format, as the engine stores state: secrets stay marked as secrets.
+            wire = _sync_await(rpc.serialize_properties(reg.state, {}))
+            registrations[urn].outputs = rpc.deserialize_properties(wire)
     return ProgramRun(monitor.registered, outputs, secret)

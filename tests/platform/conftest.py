@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterator
 from typing import Any
-
-from pulumi.runtime import rpc
 
 from floe_infra.platform.program import run_platform
 from floe_infra.preview.runtime import ProgramRun, RegisteredResource, run_program
@@ -46,21 +43,6 @@ def release(run: ProgramRun, name: str) -> RegisteredResource:
 def values(run: ProgramRun, name: str) -> dict[str, Any]:
     """The Helm values of a release."""
     return release(run, name).inputs["values"]
-
-
-def walk_strings(value: Any) -> Iterator[str]:
-    """Every string in a value, secret-wrapped parts included."""
-    if rpc.is_rpc_secret(value):
-        yield from walk_strings(rpc.unwrap_rpc_secret(value))
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield str(key)
-            yield from walk_strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from walk_strings(item)
-    elif isinstance(value, str):
-        yield value
 
 
 def as_json(value: Any) -> str:

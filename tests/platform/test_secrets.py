@@ -7,40 +7,57 @@ from pulumi.runtime import rpc
 
 from floe_infra.preview.runtime import ProgramRun, fake_secret
 from tests.conftest import compat_files
-from tests.platform.conftest import DEMO_STACKS, SECRET, demo_run, run_platform_stack, walk_strings
+from tests.platform.conftest import DEMO_STACKS, SECRET, demo_run, run_platform_stack
 
 PASSWORD = "random:index/randomPassword:RandomPassword"
+PRINCIPAL = "pulumi-python:dynamic/polaris:Principal"
 PROVIDED = "s3cr3t-provided-by-config-0123456789"
 
 
 def generated_values(run: ProgramRun) -> set[str]:
     """Every secret value the run generated (the mocks derive them from the resource name)."""
     values = {fake_secret(r.name, int(r.inputs["length"])) for r in run.of_type(PASSWORD)}
+    values |= {fake_secret(r.name) for r in run.of_type(PRINCIPAL)}  # tenants' catalog client secrets
     assert values, "the platform generates passwords"
     return values
 
 
-def allowed_parts(resource_type: str, data: dict) -> dict:
-    """What of a resource may hold a secret value: a Secret's data, a generated password's result."""
-    if resource_type == SECRET:
-        return {k: v for k, v in data.items() if k not in ("stringData", "data")}
-    if resource_type == PASSWORD:
-        return {k: v for k, v in data.items() if k not in ("result", "bcryptHash")}
-    return data
+SINK_TYPES = ("kubernetes:helm.sh/v3:Release", "kubernetes:core/v1:ConfigMap")
+
+
+def _strings(value, wrapped: bool = False):
+    """(string, inside a secret wrapper) for every string of a value."""
+    if rpc.is_rpc_secret(value):
+        yield from _strings(rpc.unwrap_rpc_secret(value), True)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield str(key), wrapped
+            yield from _strings(item, wrapped)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item, wrapped)
+    elif isinstance(value, str):
+        yield value, wrapped
 
 
 def leaks(run: ProgramRun, secrets: set[str]) -> list[str]:
-    """Places outside Secret data and secret outputs where a secret value appears (secret-marked or not)."""
+    """Where a secret value appears in plaintext, or anywhere at all in Helm values, ConfigMaps, labels,
+    annotations or non-secret stack outputs (places that are stored or shown in plaintext)."""
     found = []
     for resource in run.resources:
         for where, data in (("inputs", resource.inputs), ("outputs", resource.outputs)):
-            for text in walk_strings(allowed_parts(resource.type, data)):
-                if any(secret in text for secret in secrets):
+            sink = resource.type in SINK_TYPES
+            metadata = data.get("metadata", {}) if isinstance(data, dict) else {}
+            for text, wrapped in _strings(data):
+                if any(secret in text for secret in secrets) and (sink or not wrapped):
                     found.append(f"{resource.type} {resource.name} {where}")
+            for text, _ in _strings({k: metadata.get(k) for k in ("labels", "annotations")}):
+                if any(secret in text for secret in secrets):
+                    found.append(f"{resource.type} {resource.name} metadata")
     for key, value in run.outputs.items():
-        if key not in run.secret_outputs and any(s in text for text in walk_strings(value) for s in secrets):
+        if key not in run.secret_outputs and any(s in text for text, _ in _strings(value) for s in secrets):
             found.append(f"stack output {key}")
-    return found
+    return sorted(set(found))
 
 
 @pytest.mark.parametrize("stack", sorted(DEMO_STACKS))
@@ -91,4 +108,4 @@ def test_no_secret_value_in_helm_values_even_for_credentials_the_charts_need():
     run = demo_run("local")
     secrets = generated_values(run)
     for release in run.of_type("kubernetes:helm.sh/v3:Release"):
-        assert not [t for t in walk_strings(release.inputs["values"]) if any(s in t for s in secrets)], release.name
+        assert not [t for t, _ in _strings(release.inputs["values"]) if any(s in t for s in secrets)], release.name

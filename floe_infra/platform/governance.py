@@ -1,0 +1,154 @@
+"""Catalog governance: the platform's Polaris contents as Pulumi resources.
+
+For each Polaris catalog profile used by a layer: the catalog (warehouse) with its S3 storage
+configuration; for each layer a namespace and a read role; for each tenant a namespace of its own
+in every layer it writes, a write role on it, a principal role holding exactly its roles, and a
+principal whose credentials go into the Kubernetes Secret `<tenant>-catalog-credentials` and,
+sealed to the tenant's public key, into the contract.
+
+The management calls run from where `pulumi up` runs, against
+`deployment.services.catalog.management_url` (or `http://localhost:<polaris NodePort>` when local
+access is on). Previews never call Polaris: plans are computed from the declared inputs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from floe_infra.config.credentials import CredentialMode
+from floe_infra.config.platform import PlatformConfig
+from floe_infra.platform.kubernetes import object_meta
+from floe_infra.platform.secrets import PlatformSecrets, tenant_credentials_secret
+from floe_infra.polaris.grants import GovernancePlan, TenantPlan, plan_governance
+from floe_infra.polaris.resources import Catalog, CatalogRole, Namespace, Principal, PrincipalRole
+from floe_infra.topology import Provisioner, Topology, provisioner_of
+
+REALM = "POLARIS"
+
+
+def management_url(platform: PlatformConfig) -> str | None:
+    """Where the deploying machine reaches Polaris' REST API, or None when it cannot be known."""
+    catalog = platform.deployment.services.catalog
+    if catalog.management_url:
+        return catalog.management_url.rstrip("/")
+    local = platform.infrastructure.network.local_access
+    if local.enabled and local.access_type == "nodeport":
+        return f"http://localhost:{local.ports.polaris}"
+    return None
+
+
+def storage_config(platform: PlatformConfig, topology: Topology, warehouse: str,
+                   allowed: list[str]) -> dict[str, Any]:
+    """Polaris' storage configuration for a warehouse, from the storage profile of its first layer."""
+    layer = next(layer for layer in platform.layers.values()
+                 if platform.catalogs[layer.catalog_ref].warehouse == warehouse)
+    profile = platform.storage[layer.storage_ref]
+    config: dict[str, Any] = {"storageType": "S3", "allowedLocations": allowed, "region": profile.region}
+    if not profile.is_aws:
+        endpoint = (topology.s3_endpoint if provisioner_of(platform, profile) is Provisioner.MINIO
+                    else str(profile.endpoint))
+        # S3-compatible storage has no STS: Polaris uses its own keys and vends none.
+        config |= {"endpoint": endpoint, "pathStyleAccess": True, "stsUnavailable": True}
+    elif profile.credentials.mode == CredentialMode.IAM_ROLE and profile.credentials.role_arn:
+        config["roleArn"] = profile.credentials.role_arn
+    else:
+        config["stsUnavailable"] = True
+    return config
+
+
+@dataclass(frozen=True)
+class GovernanceArgs:
+    """Inputs of `CatalogGovernance`."""
+
+    platform: PlatformConfig
+    topology: Topology
+    namespace: pulumi.Input[str]
+    secrets: PlatformSecrets
+    polaris_ready: pulumi.Resource
+    url: str
+
+
+class CatalogGovernance(pulumi.ComponentResource):
+    """Catalogs, namespaces, roles, grants and tenant principals in the platform's Polaris."""
+
+    plan: GovernancePlan
+    catalogs: dict[str, Catalog]
+    namespaces: dict[str, Namespace]
+    catalog_roles: dict[str, CatalogRole]
+    principal_roles: dict[str, PrincipalRole]
+    principals: dict[str, Principal]
+    credential_secrets: dict[str, k8s.core.v1.Secret]
+    sealed_credentials: dict[str, pulumi.Output[str | None]]
+
+    def __init__(self, name: str, args: GovernanceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("floe:platform:CatalogGovernance", name, None, opts)
+        self._base = name
+        self._args = args
+        self.plan = plan_governance(args.platform)
+        self._connection = {"url": args.url, "realm": REALM, "scope": "PRINCIPAL_ROLE:ALL"}
+        self._credential = pulumi.Output.concat("root:", args.secrets.generated_value("polaris-root"))
+        allow = args.platform.deployment.allow_table_deletion
+        self.catalogs = {}
+        for warehouse, spec in self.plan.catalogs.items():
+            self.catalogs[warehouse] = Catalog(
+                f"{name}-catalog-{warehouse}", connection=self._connection, credential=self._credential,
+                catalog=warehouse, properties={"default-base-location": spec.default_base_location},
+                storage=storage_config(args.platform, args.topology, warehouse, list(spec.allowed_locations)),
+                allow_delete_with_tables=allow,
+                # The release must be up before its management API answers.
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[args.polaris_ready]))
+        self.namespaces = {}
+        for ns in self.plan.namespaces:
+            dotted = ".".join(ns.levels)
+            parent_ns = self.namespaces.get(".".join(ns.levels[:-1]))
+            self.namespaces[dotted] = Namespace(
+                f"{name}-namespace-{ns.catalog}-{dotted}", connection=self._connection, credential=self._credential,
+                catalog=ns.catalog, namespace=list(ns.levels), properties=ns.properties,
+                allow_delete_with_tables=allow,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.catalogs[ns.catalog],
+                                                                     *([parent_ns] if parent_ns else [])]))
+        self.catalog_roles = {
+            role.name: CatalogRole(
+                f"{name}-role-{role.catalog}-{role.name}", connection=self._connection, credential=self._credential,
+                catalog=role.catalog, role=role.name, grants=list(role.grants),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.catalogs[role.catalog]]))
+            for role in self.plan.roles
+        }
+        self.principal_roles, self.principals, self.credential_secrets, self.sealed_credentials = {}, {}, {}, {}
+        for tenant_plan in self.plan.tenants:
+            self._create_tenant(tenant_plan)
+        self.register_outputs({"principals": sorted(self.principals)})
+
+    def _create_tenant(self, plan: TenantPlan) -> None:
+        tenant = plan.tenant
+        name = self._base
+        role = PrincipalRole(
+            f"{name}-principal-role-{tenant.name}", connection=self._connection, credential=self._credential,
+            role=tenant.principal_role,
+            catalog_roles=[{"catalog": catalog, "role": role} for catalog, role in plan.catalog_roles],
+            opts=pulumi.ResourceOptions(parent=self,
+                                        depends_on=[self.catalog_roles[r] for _, r in plan.catalog_roles]))
+        principal = Principal(
+            f"{name}-principal-{tenant.name}", connection=self._connection, credential=self._credential,
+            principal=tenant.service_account, principal_roles=[tenant.principal_role],
+            rotation=tenant.credential_rotation, public_key=tenant.public_key,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[role]))
+        secret = k8s.core.v1.Secret(
+            f"{name}-credentials-{tenant.name}",
+            metadata=object_meta(self._args.platform, tenant_credentials_secret(tenant.name), "catalog",
+                                 self._args.namespace, **{"floe.dev/tenant": tenant.name}),
+            type="Opaque",
+            # The key names are the environment variables floe-runtime reads.
+            string_data=pulumi.Output.secret(pulumi.Output.all(principal.client_id, principal.client_secret).apply(
+                lambda creds: {"POLARIS_CLIENT_ID": creds[0], "POLARIS_CLIENT_SECRET": creds[1],
+                               "POLARIS_CREDENTIAL": f"{creds[0]}:{creds[1]}",
+                               "POLARIS_SCOPE": f"PRINCIPAL_ROLE:{tenant.principal_role}"})),
+            opts=pulumi.ResourceOptions(parent=self))
+        self.principal_roles[tenant.name] = role
+        self.principals[tenant.name] = principal
+        self.credential_secrets[tenant.name] = secret
+        self.sealed_credentials[tenant.name] = principal.sealed_credentials

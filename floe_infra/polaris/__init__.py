@@ -1,0 +1,1 @@
+"""Catalog governance: a Polaris client, the grant model, and Pulumi dynamic resources."""

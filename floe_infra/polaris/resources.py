@@ -1,0 +1,338 @@
+"""Pulumi dynamic resources owning Polaris' contents: catalogs, namespaces, roles, grants, principals.
+
+Each resource reconciles: it reads Polaris first and writes only what differs, so re-running an
+unchanged stack makes no write call. Every provider is stateless (safe to pickle); the admin
+credential arrives as a secret input and stays secret in state and outputs. A tenant principal's
+credentials are secret outputs, optionally also sealed to the tenant's public key.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import pulumi
+import pulumi.dynamic as dynamic
+
+from floe_infra.polaris.client import NamespaceNotEmptyError, PolarisClient, PolarisConnection, PolarisError
+from floe_infra.polaris.sealing import seal
+
+CONNECTION_INPUTS = ("connection", "credential")
+
+
+def client_for(props: dict[str, Any]) -> PolarisClient:
+    """A client from a resource's `connection` and secret `credential` (`client_id:client_secret`)."""
+    connection = props["connection"]
+    client_id, _, secret = str(props["credential"]).partition(":")
+    return PolarisClient(PolarisConnection(url=connection["url"], client_id=client_id, client_secret=secret,
+                                           realm=connection.get("realm", "POLARIS"),
+                                           scope=connection.get("scope", "PRINCIPAL_ROLE:ALL")))
+
+
+class _Provider(dynamic.ResourceProvider):
+    """Shared diff logic: `identity` inputs replace, the rest update."""
+
+    identity: ClassVar[tuple[str, ...]] = ()
+    inputs: ClassVar[tuple[str, ...]] = ()
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.DiffResult:
+        replaces = [key for key in self.identity if olds.get(key) != news.get(key)]
+        changed = [key for key in (*self.identity, *self.inputs, *CONNECTION_INPUTS) if olds.get(key) != news.get(key)]
+        return dynamic.DiffResult(changes=bool(changed), replaces=replaces, delete_before_replace=False)
+
+    def outputs(self, props: dict[str, Any], **extra: Any) -> dict[str, Any]:
+        return {**{k: props.get(k) for k in (*self.identity, *self.inputs, *CONNECTION_INPUTS)}, **extra}
+
+
+class CatalogProvider(_Provider):
+    """A Polaris catalog (Iceberg warehouse) with its S3 storage configuration."""
+
+    identity = ("name",)
+    inputs = ("properties", "storage", "allow_delete_with_tables")
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> dynamic.CheckResult:
+        failures = []
+        if not news.get("properties", {}).get("default-base-location"):
+            failures.append(dynamic.CheckFailure("properties", "default-base-location is required"))
+        if not news.get("storage", {}).get("storageType"):
+            failures.append(dynamic.CheckFailure("storage", "storageType is required"))
+        return dynamic.CheckResult(news, failures)
+
+    def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
+        return dynamic.CreateResult(props["name"], self._reconcile(props))
+
+    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> dynamic.UpdateResult:
+        return dynamic.UpdateResult(self._reconcile(news))
+
+    def _reconcile(self, props: dict[str, Any]) -> dict[str, Any]:
+        client = client_for(props)
+        name = props["name"]
+        current = client.get_catalog(name)
+        if current is None:
+            try:
+                current = client.create_catalog({"name": name, "type": "INTERNAL", "properties": props["properties"],
+                                                 "storageConfigInfo": props["storage"]})
+            except PolarisError as exc:
+                if exc.status != 409:
+                    raise
+                current = client.get_catalog(name)  # created concurrently: converge below
+        assert current is not None
+        have_props = {k: v for k, v in current.get("properties", {}).items() if k in props["properties"]}
+        have_storage = {k: v for k, v in current.get("storageConfigInfo", {}).items() if k in props["storage"]}
+        if have_props != props["properties"] or have_storage != props["storage"]:
+            current = client.update_catalog(name, current["entityVersion"], props["properties"], props["storage"])
+        return self.outputs(props, entity_version=current.get("entityVersion"))
+
+    def delete(self, _id: str, props: dict[str, Any]) -> None:
+        client = client_for(props)
+        name = props["name"]
+        if client.get_catalog(name) is None:
+            return
+        top = client.list_namespaces(name)
+        tables = [t for ns in top for t in client.tables_under(name, ns)]
+        if tables and not props.get("allow_delete_with_tables"):
+            raise NamespaceNotEmptyError(
+                f"catalog {name} holds {len(tables)} tables ({', '.join(tables[:5])}); refusing to delete it. "
+                "Set deployment.allow_table_deletion: true in platform.yaml to allow it")
+        for ns in top:
+            _delete_tree(client, name, ns)
+        client.delete_catalog(name)
+
+
+def _delete_tree(client: PolarisClient, catalog: str, levels: list[str]) -> None:
+    """Drop every table and namespace under `levels` (only ever called when deletion was allowed)."""
+    for child in client.list_namespaces(catalog, levels):
+        _delete_tree(client, catalog, child)
+    for table in client.list_tables(catalog, levels):
+        client.drop_table(catalog, levels, table)
+    client.delete_namespace(catalog, levels)
+
+
+class NamespaceProvider(_Provider):
+    """An Iceberg namespace in a catalog, with the properties floe-infra manages."""
+
+    identity = ("catalog", "namespace")
+    inputs = ("properties", "allow_delete_with_tables")
+
+    def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
+        return dynamic.CreateResult(f"{props['catalog']}.{'.'.join(props['namespace'])}", self._reconcile({}, props))
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.UpdateResult:
+        return dynamic.UpdateResult(self._reconcile(olds, news))
+
+    def _reconcile(self, olds: dict[str, Any], props: dict[str, Any]) -> dict[str, Any]:
+        client = client_for(props)
+        catalog, levels, want = props["catalog"], props["namespace"], dict(props["properties"])
+        have = client.get_namespace(catalog, levels)
+        if have is None:
+            try:
+                client.create_namespace(catalog, levels, want)
+                return self.outputs(props)
+            except PolarisError as exc:
+                if exc.status != 409:
+                    raise
+                have = client.get_namespace(catalog, levels) or {}
+        updates = {k: v for k, v in want.items() if have.get(k) != v}
+        removals = [k for k in (olds.get("properties") or {}) if k not in want and k in have]
+        if updates or removals:
+            client.update_namespace_properties(catalog, levels, updates, removals)
+        return self.outputs(props)
+
+    def delete(self, _id: str, props: dict[str, Any]) -> None:
+        client = client_for(props)
+        catalog, levels = props["catalog"], props["namespace"]
+        if client.get_namespace(catalog, levels) is None:
+            return
+        tables = client.tables_under(catalog, levels)
+        if tables and not props.get("allow_delete_with_tables"):
+            raise NamespaceNotEmptyError(
+                f"namespace {catalog}.{'.'.join(levels)} holds {len(tables)} tables ({', '.join(tables[:5])}); "
+                "refusing to delete it. Set deployment.allow_table_deletion: true in platform.yaml to allow it")
+        _delete_tree(client, catalog, levels)
+
+
+def _grant_key(grant: dict[str, Any]) -> tuple[Any, ...]:
+    return (grant.get("type"), tuple(grant.get("namespace", [])), grant.get("tableName"), grant.get("privilege"))
+
+
+class CatalogRoleProvider(_Provider):
+    """A catalog role holding exactly the declared grants."""
+
+    identity = ("catalog", "name")
+    inputs = ("grants",)
+
+    def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
+        return dynamic.CreateResult(f"{props['catalog']}.{props['name']}", self._reconcile(props))
+
+    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> dynamic.UpdateResult:
+        return dynamic.UpdateResult(self._reconcile(news))
+
+    def _reconcile(self, props: dict[str, Any]) -> dict[str, Any]:
+        client = client_for(props)
+        catalog, role = props["catalog"], props["name"]
+        if client.get_catalog_role(catalog, role) is None:
+            try:
+                client.create_catalog_role(catalog, role)
+            except PolarisError as exc:
+                if exc.status != 409:
+                    raise
+        have = {_grant_key(g): g for g in client.grants(catalog, role)}
+        want = {_grant_key(g): g for g in props["grants"]}
+        for key in sorted(set(want) - set(have), key=str):
+            client.add_grant(catalog, role, want[key])
+        for key in sorted(set(have) - set(want), key=str):
+            client.revoke_grant(catalog, role, have[key])
+        return self.outputs(props)
+
+    def delete(self, _id: str, props: dict[str, Any]) -> None:
+        client_for(props).delete_catalog_role(props["catalog"], props["name"])
+
+
+class PrincipalRoleProvider(_Provider):
+    """A principal role holding exactly the declared catalog roles."""
+
+    identity = ("name",)
+    inputs = ("catalog_roles",)
+
+    def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
+        return dynamic.CreateResult(props["name"], self._reconcile({}, props))
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.UpdateResult:
+        return dynamic.UpdateResult(self._reconcile(olds, news))
+
+    def _reconcile(self, olds: dict[str, Any], props: dict[str, Any]) -> dict[str, Any]:
+        client = client_for(props)
+        name = props["name"]
+        if client.get_principal_role(name) is None:
+            try:
+                client.create_principal_role(name)
+            except PolarisError as exc:
+                if exc.status != 409:
+                    raise
+        want: dict[str, set[str]] = {}
+        for entry in props["catalog_roles"]:
+            want.setdefault(entry["catalog"], set()).add(entry["role"])
+        catalogs = set(want) | {e["catalog"] for e in olds.get("catalog_roles") or []}
+        for catalog in sorted(catalogs):
+            have = client.catalog_roles_of(name, catalog)
+            for role in sorted(want.get(catalog, set()) - have):
+                client.assign_catalog_role(name, catalog, role)
+            for role in sorted(have - want.get(catalog, set())):
+                client.revoke_catalog_role(name, catalog, role)
+        return self.outputs(props)
+
+    def delete(self, _id: str, props: dict[str, Any]) -> None:
+        client_for(props).delete_principal_role(props["name"])
+
+
+class PrincipalProvider(_Provider):
+    """A principal with its principal roles; its credentials are outputs (secret, and sealed)."""
+
+    identity = ("name",)
+    inputs = ("principal_roles", "rotation", "public_key")
+
+    def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
+        client = client_for(props)
+        try:
+            credentials = client.create_principal(props["name"], {"managed-by": "floe-infra"})
+        except PolarisError as exc:
+            if exc.status != 409:
+                raise
+            # It exists and Polaris never shows a secret twice: rotate to know the credentials.
+            credentials = client.rotate_credentials(props["name"])
+        return dynamic.CreateResult(props["name"], self._finish(client, {}, props, credentials))
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.UpdateResult:
+        client = client_for(news)
+        if olds.get("rotation") != news.get("rotation") or not olds.get("client_secret"):
+            credentials = client.rotate_credentials(news["name"])
+        else:
+            credentials = {"client_id": olds["client_id"], "client_secret": olds["client_secret"]}
+        return dynamic.UpdateResult(self._finish(client, olds, news, credentials))
+
+    def _finish(self, client: PolarisClient, olds: dict[str, Any], props: dict[str, Any],
+                credentials: dict[str, str]) -> dict[str, Any]:
+        name = props["name"]
+        have = client.principal_roles_of(name)
+        want = set(props["principal_roles"])
+        for role in sorted(want - have):
+            client.assign_principal_role(name, role)
+        for role in sorted(have - want):
+            client.revoke_principal_role(name, role)
+        sealed = olds.get("sealed_credentials")
+        if props.get("public_key") and (sealed is None or credentials["client_secret"] != olds.get("client_secret")
+                                        or props.get("public_key") != olds.get("public_key")):
+            sealed = seal(props["public_key"], credentials)
+        elif not props.get("public_key"):
+            sealed = None
+        return self.outputs(props, client_id=credentials["client_id"], client_secret=credentials["client_secret"],
+                            sealed_credentials=sealed)
+
+    def delete(self, _id: str, props: dict[str, Any]) -> None:
+        client_for(props).delete_principal(props["name"])
+
+
+class _Resource(dynamic.Resource):
+    """A Polaris object managed through the management API as the platform's root principal."""
+
+    def __init__(self, provider: dynamic.ResourceProvider, name: str, connection: dict[str, str],
+                 credential: pulumi.Input[str], props: dict[str, Any], opts: pulumi.ResourceOptions | None,
+                 secret_outputs: tuple[str, ...] = ()) -> None:
+        inputs = {"connection": connection, "credential": pulumi.Output.secret(credential), **props}
+        secret = pulumi.ResourceOptions(additional_secret_outputs=["credential", *secret_outputs])
+        super().__init__(provider, name, inputs, pulumi.ResourceOptions.merge(secret, opts))
+
+
+class Catalog(_Resource, module="polaris", name="Catalog"):
+    """A Polaris catalog."""
+
+    def __init__(self, name: str, *, connection: dict[str, str], credential: pulumi.Input[str], catalog: str,
+                 properties: dict[str, str], storage: dict[str, Any], allow_delete_with_tables: bool,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(CatalogProvider(), name, connection, credential, {
+            "name": catalog, "properties": properties, "storage": storage,
+            "allow_delete_with_tables": allow_delete_with_tables, "entity_version": None}, opts)
+
+
+class Namespace(_Resource, module="polaris", name="Namespace"):
+    """An Iceberg namespace in a Polaris catalog."""
+
+    def __init__(self, name: str, *, connection: dict[str, str], credential: pulumi.Input[str], catalog: str,
+                 namespace: list[str], properties: dict[str, str], allow_delete_with_tables: bool,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(NamespaceProvider(), name, connection, credential, {
+            "catalog": catalog, "namespace": namespace, "properties": properties,
+            "allow_delete_with_tables": allow_delete_with_tables}, opts)
+
+
+class CatalogRole(_Resource, module="polaris", name="CatalogRole"):
+    """A catalog role with its exact grants."""
+
+    def __init__(self, name: str, *, connection: dict[str, str], credential: pulumi.Input[str], catalog: str,
+                 role: str, grants: list[dict[str, Any]], opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(CatalogRoleProvider(), name, connection, credential,
+                         {"catalog": catalog, "name": role, "grants": grants}, opts)
+
+
+class PrincipalRole(_Resource, module="polaris", name="PrincipalRole"):
+    """A principal role with its exact catalog roles."""
+
+    def __init__(self, name: str, *, connection: dict[str, str], credential: pulumi.Input[str], role: str,
+                 catalog_roles: list[dict[str, str]], opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(PrincipalRoleProvider(), name, connection, credential,
+                         {"name": role, "catalog_roles": catalog_roles}, opts)
+
+
+class Principal(_Resource, module="polaris", name="Principal"):
+    """A principal; `client_id`/`client_secret` are secret outputs, `sealed_credentials` is ciphertext."""
+
+    client_id: pulumi.Output[str]
+    client_secret: pulumi.Output[str]
+    sealed_credentials: pulumi.Output[str | None]
+
+    def __init__(self, name: str, *, connection: dict[str, str], credential: pulumi.Input[str], principal: str,
+                 principal_roles: list[str], rotation: int, public_key: str | None,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(PrincipalProvider(), name, connection, credential, {
+            "name": principal, "principal_roles": principal_roles, "rotation": rotation, "public_key": public_key,
+            "client_id": None, "client_secret": None, "sealed_credentials": None}, opts,
+            secret_outputs=("client_id", "client_secret"))

@@ -1,0 +1,161 @@
+"""Catalog governance of the demo platform: the exact model, its registration, and applying it to Polaris."""
+
+from __future__ import annotations
+
+import pytest
+from pulumi.runtime import rpc
+
+from floe_infra.config import load_platform
+from floe_infra.polaris.grants import READ_PRIVILEGES, WRITE_PRIVILEGES, plan_governance
+from floe_infra.polaris.resources import (
+    CatalogProvider,
+    CatalogRoleProvider,
+    NamespaceProvider,
+    PrincipalProvider,
+    PrincipalRoleProvider,
+)
+from floe_infra.polaris.sealing import generate_keypair, unseal
+from floe_infra.preview.runtime import fake_secret
+from tests.conftest import DEMO_PLATFORM
+from tests.platform.conftest import demo_run, run_platform_stack
+
+DYNAMIC = "pulumi-python:dynamic/polaris:"
+
+
+def two_tenant_platform(write_yaml):
+    text = DEMO_PLATFORM.read_text().replace(
+        "  tenants:\n", "  tenants:\n    finance:\n      writes: [gold]\n      reads: [silver, gold]\n")
+    return write_yaml(text, "platform.yaml")
+
+
+def test_demo_tenant_gets_exactly_its_namespaces_and_layer_reads():
+    plan = plan_governance(load_platform(DEMO_PLATFORM).config)
+    assert set(plan.catalogs) == {"lakehouse"}
+    assert plan.catalogs["lakehouse"].allowed_locations == (
+        "s3://floe-local-bronze/", "s3://floe-local-bronze/lakehouse/", "s3://floe-local-gold/",
+        "s3://floe-local-silver/")
+    assert [ns.levels for ns in plan.namespaces] == [
+        ("bronze",), ("silver",), ("gold",), ("bronze", "ecommerce_analytics"), ("silver", "ecommerce_analytics"),
+        ("gold", "ecommerce_analytics")]
+    [tenant] = plan.tenants
+    assert sorted(tenant.catalog_roles) == [
+        ("lakehouse", "layer_bronze_reader"), ("lakehouse", "layer_gold_reader"), ("lakehouse", "layer_silver_reader"),
+        ("lakehouse", "tenant_ecommerce_analytics_bronze_writer"),
+        ("lakehouse", "tenant_ecommerce_analytics_gold_writer"),
+        ("lakehouse", "tenant_ecommerce_analytics_silver_writer")]
+    roles = {r.name: r for r in plan.roles}
+    writer = roles["tenant_ecommerce_analytics_bronze_writer"]
+    assert {(tuple(g["namespace"]), g["privilege"]) for g in writer.grants} == {
+        (("bronze", "ecommerce_analytics"), p) for p in WRITE_PRIVILEGES}
+    assert {(tuple(g["namespace"]), g["privilege"]) for g in roles["layer_gold_reader"].grants} == {
+        (("gold",), p) for p in READ_PRIVILEGES}
+    every_grant = [g for r in plan.roles for g in r.grants]
+    assert all(g["type"] == "namespace" for g in every_grant), "no catalog-level grant for anyone"
+    assert not {g["privilege"] for g in every_grant} & {"CATALOG_MANAGE_ACCESS", "CATALOG_MANAGE_CONTENT",
+                                                        "NAMESPACE_DROP", "NAMESPACE_CREATE"}
+
+
+def test_a_tenant_gets_nothing_on_another_tenants_namespaces(write_yaml):
+    plan = plan_governance(load_platform(two_tenant_platform(write_yaml)).config)
+    roles = {r.name: r for r in plan.roles}
+    finance = next(t for t in plan.tenants if t.tenant.name == "finance")
+    reachable = {tuple(g["namespace"]) for _, role in finance.catalog_roles for g in roles[role].grants
+                 if g["privilege"] == "TABLE_WRITE_DATA"}
+    assert reachable == {("gold", "finance")}
+    assert ("lakehouse", "layer_bronze_reader") not in finance.catalog_roles
+
+
+def test_platform_registers_governance_with_the_admin_credential_only_as_a_secret_input():
+    run = demo_run("local")
+    types = {r.type.removeprefix(DYNAMIC) for r in run.resources if r.type.startswith(DYNAMIC)}
+    assert types == {"Catalog", "Namespace", "CatalogRole", "PrincipalRole", "Principal"}
+    root_secret = fake_secret("floe-secrets-polaris-root")
+    for resource in (r for r in run.resources if r.type.startswith(DYNAMIC)):
+        assert rpc.is_rpc_secret(resource.inputs["credential"]), resource.name
+        assert rpc.unwrap_rpc_secret(resource.inputs["credential"]) == f"root:{root_secret}"
+        assert resource.inputs["connection"] == {"url": "http://localhost:30181", "realm": "POLARIS",
+                                                 "scope": "PRINCIPAL_ROLE:ALL"}
+    catalog = run.named("floe-governance-catalog-lakehouse")
+    assert catalog.inputs["storage"] == {
+        "storageType": "S3", "region": "us-east-1", "endpoint": "http://floe-minio.floe.svc.cluster.local:9000",
+        "pathStyleAccess": True, "stsUnavailable": True, "allowedLocations": [
+            "s3://floe-local-bronze/", "s3://floe-local-bronze/lakehouse/", "s3://floe-local-gold/",
+            "s3://floe-local-silver/"]}
+    assert run.named("floe-catalog-polaris").urn in catalog.dependencies
+
+
+def test_tenant_credentials_live_in_its_secret_and_in_secret_outputs_only():
+    run = demo_run("local")
+    principal = run.named("floe-governance-principal-ecommerce-analytics")
+    secret = run.named("floe-governance-credentials-ecommerce-analytics")
+    assert secret.inputs["metadata"]["name"] == "ecommerce-analytics-catalog-credentials"
+    data = rpc.unwrap_rpc_secret(secret.inputs["stringData"])
+    client_secret = fake_secret(principal.name)
+    assert data == {"POLARIS_CLIENT_ID": "ecommerce-analytics-client-id", "POLARIS_CLIENT_SECRET": client_secret,
+                    "POLARIS_CREDENTIAL": f"ecommerce-analytics-client-id:{client_secret}",
+                    "POLARIS_SCOPE": "PRINCIPAL_ROLE:ecommerce_analytics"}
+    assert rpc.is_rpc_secret(principal.outputs["client_secret"])
+
+
+def test_prod_governance_uses_the_iam_role_and_the_management_url():
+    run = demo_run("prod")
+    catalog = run.named("floe-governance-catalog-lakehouse")
+    assert catalog.inputs["storage"]["roleArn"] == "arn:aws:iam::123456789012:role/floe-prod-lakehouse"
+    assert "endpoint" not in catalog.inputs["storage"]
+    assert catalog.inputs["connection"]["url"] == "https://polaris.internal.example.com"
+
+
+def test_governance_is_skipped_with_a_plain_warning_when_polaris_is_unreachable_by_any_known_address(write_yaml):
+    path = write_yaml(DEMO_PLATFORM.read_text().replace("enabled: true\n      access_type: nodeport",
+                                                        "enabled: false\n      access_type: nodeport"))
+    run = run_platform_stack("local", str(path))
+    assert not [r for r in run.resources if r.type.startswith(DYNAMIC)]
+
+
+def test_sealed_credentials_reach_the_contract_and_open_with_the_tenant_key(write_yaml):
+    public, private = generate_keypair()
+    text = DEMO_PLATFORM.read_text().replace("      principal_role: ecommerce_analytics\n",
+                                             f"      principal_role: ecommerce_analytics\n      public_key: {public}\n")
+    run = run_platform_stack("local", str(write_yaml(text, "platform.yaml")))
+    sealed = run.outputs["contract"]["tenants"]["ecommerce-analytics"]["sealed_credentials"]
+    opened = unseal(private, sealed)
+    assert opened["client_id"] == "ecommerce-analytics-client-id"
+    assert opened["client_secret"] not in str(run.outputs)
+
+
+@pytest.fixture
+def connection(polaris):
+    return {"connection": {"url": polaris.url, "realm": "POLARIS", "scope": "PRINCIPAL_ROLE:ALL"},
+            "credential": "root:root-secret-for-tests"}
+
+
+def test_applying_the_demo_plan_to_polaris_creates_exactly_the_planned_grants(polaris, connection, write_yaml):
+    plan = plan_governance(load_platform(two_tenant_platform(write_yaml)).config)
+    for warehouse, spec in plan.catalogs.items():
+        CatalogProvider().create({**connection, "name": warehouse, "allow_delete_with_tables": False,
+                                  "properties": {"default-base-location": spec.default_base_location},
+                                  "storage": {"storageType": "S3", "allowedLocations": list(spec.allowed_locations)}})
+    for ns in plan.namespaces:
+        NamespaceProvider().create({**connection, "catalog": ns.catalog, "namespace": list(ns.levels),
+                                    "properties": ns.properties, "allow_delete_with_tables": False})
+    for role in plan.roles:
+        CatalogRoleProvider().create({**connection, "catalog": role.catalog, "name": role.name,
+                                      "grants": list(role.grants)})
+    for tenant in plan.tenants:
+        PrincipalRoleProvider().create({**connection, "name": tenant.tenant.principal_role, "catalog_roles": [
+            {"catalog": c, "role": r} for c, r in tenant.catalog_roles]})
+        PrincipalProvider().create({**connection, "name": tenant.tenant.service_account,
+                                    "principal_roles": [tenant.tenant.principal_role], "rotation": 0,
+                                    "public_key": None})
+    assert polaris.principals["ecommerce-analytics"]["roles"] == {"ecommerce_analytics"}
+    assert polaris.principal_roles["finance"] == {"lakehouse": {"layer_gold_reader", "layer_silver_reader",
+                                                                "tenant_finance_gold_writer"}}
+    finance_writes = {tuple(g["namespace"]) for g in polaris.catalog_roles[("lakehouse", "tenant_finance_gold_writer")]}
+    assert finance_writes == {("gold", "finance")}
+    assert polaris.namespaces[("lakehouse", ("gold", "finance"))] == {
+        "location": "s3://floe-local-gold/gold/finance", "owner": "finance"}
+    writes = len(polaris.writes)
+    for role in plan.roles:  # a second run changes nothing
+        CatalogRoleProvider().update(role.name, {}, {**connection, "catalog": role.catalog, "name": role.name,
+                                                     "grants": list(role.grants)})
+    assert len(polaris.writes) == writes
