@@ -58,6 +58,7 @@ class CatalogEndpoint(_ContractModel):
 
     type: str = Field(description="Catalog type.")
     uri: str = Field(description="REST endpoint (in-cluster when deployed).")
+    deploy_uri: str = Field(description="REST endpoint as the machine running `pulumi up` reaches it.")
     warehouse: str = Field(description="Warehouse name.")
     access_delegation: str = Field(description="Credential vending mode.")
 

@@ -20,6 +20,7 @@ from floe_infra.contract import (
     StorageEndpoint,
     TenantContract,
 )
+from floe_infra.platform.governance import management_url
 from floe_infra.platform.helm import chart_version
 from floe_infra.platform.orchestration import dagster_names
 from floe_infra.platform.resources import resource_profile
@@ -75,13 +76,13 @@ def build_contract(platform: PlatformConfig, topology: Topology) -> PlatformCont
         for name, profile in platform.storage.items()
     }
     catalog_uri = ep("catalog", "rest") or ""
-    catalogs = {
-        name: CatalogEndpoint(
-            type=str(profile.type),
-            uri=catalog_uri if dep.services.catalog.deploy else (profile.uri if isinstance(profile.uri, str) else ""),
-            warehouse=profile.warehouse, access_delegation=str(profile.access_delegation))
-        for name, profile in platform.catalogs.items()
-    }
+    admin_url = management_url(platform)
+    catalogs = {}
+    for name, profile in platform.catalogs.items():
+        uri = catalog_uri if dep.services.catalog.deploy else (profile.uri if isinstance(profile.uri, str) else "")
+        deploy_uri = f"{admin_url}/api/catalog" if dep.services.catalog.deploy and admin_url else uri
+        catalogs[name] = CatalogEndpoint(type=str(profile.type), uri=uri, deploy_uri=deploy_uri,
+                                         warehouse=profile.warehouse, access_delegation=str(profile.access_delegation))
     layers = {
         name: LayerEndpoint(catalog=layer.catalog_ref, warehouse=layer.warehouse,
                             namespace=list(layer.namespace_levels), storage=layer.storage_ref,
