@@ -28,7 +28,8 @@ SERVICE_RESOURCE_CLASSES = {
 }
 
 
-def _known(names: Collection[object]) -> str:
+def known_names(names: Collection[object]) -> str:
+    """`known: a, b` for an error message listing what exists."""
     listed = ", ".join(sorted(str(n) for n in names)) if names else "none defined"
     return f"known: {listed}"
 
@@ -39,11 +40,11 @@ def check_layer_references(platform: PlatformConfig) -> Iterator[Finding]:
     for key, layer in platform.layers.items():
         if layer.storage_ref not in platform.storage:
             yield ("layers", key, "storage_ref"), (
-                f"storage profile '{layer.storage_ref}' does not exist ({_known(platform.storage)})")
+                f"storage profile '{layer.storage_ref}' does not exist ({known_names(platform.storage)})")
         catalog = platform.catalogs.get(layer.catalog_ref)
         if catalog is None:
             yield ("layers", key, "catalog_ref"), (
-                f"catalog profile '{layer.catalog_ref}' does not exist ({_known(platform.catalogs)})")
+                f"catalog profile '{layer.catalog_ref}' does not exist ({known_names(platform.catalogs)})")
         elif layer.warehouse != catalog.warehouse:
             yield ("layers", key, "namespace"), (
                 f"namespace '{layer.namespace}' must start with the warehouse of catalog "
@@ -59,7 +60,7 @@ def check_compute_logs(platform: PlatformConfig) -> Iterator[Finding]:
     logs = platform.observability.compute_logs
     if logs is not None and logs.enabled and logs.storage_ref not in platform.storage:
         yield ("observability", "compute_logs", "storage_ref"), (
-            f"storage profile '{logs.storage_ref}' does not exist ({_known(platform.storage)})")
+            f"storage profile '{logs.storage_ref}' does not exist ({known_names(platform.storage)})")
 
 
 def check_services(platform: PlatformConfig) -> Iterator[Finding]:
@@ -70,7 +71,7 @@ def check_services(platform: PlatformConfig) -> Iterator[Finding]:
         chosen = getattr(services, name).resource_profile
         if chosen is not None and chosen not in profiles:
             yield ("deployment", "services", name, "resource_profile"), (
-                f"resource profile '{chosen}' is not in infrastructure.resource_profiles ({_known(profiles)})")
+                f"resource profile '{chosen}' is not in infrastructure.resource_profiles ({known_names(profiles)})")
     if services.catalog.deploy and platform.catalogs and not any(
         c.type in (CatalogType.POLARIS, CatalogType.REST) for c in platform.catalogs.values()
     ):
@@ -91,7 +92,7 @@ def check_tenants(platform: PlatformConfig) -> Iterator[Finding]:
             for layer in getattr(tenant, field):
                 if layer not in platform.layers:
                     yield ("deployment", "tenants", name, field), (
-                        f"layer '{layer}' does not exist ({_known(platform.layers)})")
+                        f"layer '{layer}' does not exist ({known_names(platform.layers)})")
         for field, owners in seen.items():
             value = getattr(tenant, field)
             if value in owners:
@@ -112,7 +113,7 @@ def check_orchestration_references(pipeline: PipelineConfig) -> Iterator[Finding
     for kind, entries in (("schedules", orchestration.schedules), ("sensors", orchestration.sensors)):
         for key, entry in entries.items():
             if entry.job not in jobs:
-                yield ("orchestration", kind, key, "job"), f"job '{entry.job}' does not exist ({_known(jobs)})"
+                yield ("orchestration", kind, key, "job"), f"job '{entry.job}' does not exist ({known_names(jobs)})"
 
 
 def check_table_names(pipeline: PipelineConfig) -> Iterator[Finding]:
@@ -133,14 +134,14 @@ def check_pipeline_against_platform(pipeline: PipelineConfig, platform: Platform
                             ("compute", platform.compute)):
         ref = getattr(pipeline, field)
         if ref not in profiles:
-            yield (field,), f"{field} profile '{ref}' is not defined by the platform ({_known(profiles)})"
+            yield (field,), f"{field} profile '{ref}' is not defined by the platform ({known_names(profiles)})"
     for index, table in enumerate(pipeline.tables):
         if table.layer not in platform.layers:
-            yield ("tables", index, "layer"), f"layer '{table.layer}' does not exist ({_known(platform.layers)})"
+            yield ("tables", index, "layer"), f"layer '{table.layer}' does not exist ({known_names(platform.layers)})"
     tenants = resolve_tenants(platform)
     tenant = tenants.get(pipeline.name)
     if tenant is None:
-        yield ("name",), (f"pipeline '{pipeline.name}' is not a tenant of this platform ({_known(tenants)}); "
+        yield ("name",), (f"pipeline '{pipeline.name}' is not a tenant of this platform ({known_names(tenants)}); "
                           f"the platform team onboards it with deployment.tenants.{pipeline.name}")
         return
     for field in ("service_account", "principal_role"):

@@ -49,6 +49,12 @@ class ClusterAccess:
     context: str | None
 
 
+def cluster_provider(name: str, access: ClusterAccess, opts: pulumi.ResourceOptions) -> k8s.Provider:
+    """The explicit Kubernetes provider every Kubernetes resource of a stack goes through."""
+    return k8s.Provider(name, k8s.ProviderArgs(kubeconfig=access.kubeconfig, context=access.context,
+                                               enable_server_side_apply=True), opts=opts)
+
+
 class KubernetesFoundation(pulumi.ComponentResource):
     """Namespace, ResourceQuota and LimitRange of the platform, through an explicit provider."""
 
@@ -62,12 +68,7 @@ class KubernetesFoundation(pulumi.ComponentResource):
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("floe:platform:KubernetesFoundation", name, None, opts)
         self._platform = platform
-        self.provider = k8s.Provider(
-            f"{name}-provider",
-            k8s.ProviderArgs(kubeconfig=access.kubeconfig, context=access.context,
-                             enable_server_side_apply=True),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        self.provider = cluster_provider(f"{name}-provider", access, pulumi.ResourceOptions(parent=self))
         self.namespace = self._create_namespace(name)
         self.namespace_name = self.namespace.metadata.name
         self.quota, self.limit_range = self._create_quota(name)

@@ -25,6 +25,7 @@ from floe_infra.platform.helm import chart_version, release_args
 from floe_infra.platform.kubernetes import object_meta
 from floe_infra.platform.resources import resource_profile, service_resources
 from floe_infra.platform.secrets import PlatformSecrets, storage_credentials_secret
+from floe_infra.telemetry import openlineage_env, otlp_env
 from floe_infra.topology import Topology
 from floe_infra.versions import DAGSTER_CHART
 
@@ -110,11 +111,10 @@ class Orchestration(pulumi.ComponentResource):
         env = {"TZ": platform.infrastructure.timezone, "AWS_CONFIG_FILE": f"{AWS_CONFIG_PATH}/config"}
         otlp = topo.endpoint("tracing", "otlp_grpc")
         if platform.observability.traces and otlp:
-            env |= {"OTEL_EXPORTER_OTLP_ENDPOINT": otlp, "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}
+            env |= otlp_env(otlp)
         lineage = topo.endpoint("lineage", "openlineage")
         if platform.observability.lineage and lineage:
-            base, _, path = lineage.partition("/api/")
-            env |= {"OPENLINEAGE_URL": base, "OPENLINEAGE_ENDPOINT": f"api/{path}" if path else "api/v1/lineage"}
+            env |= openlineage_env(lineage)
         if topo.s3_endpoint:
             env["AWS_ENDPOINT_URL_S3"] = topo.s3_endpoint
         logs = effective_compute_logs(platform)

@@ -7,6 +7,7 @@ from pulumi.runtime import rpc
 
 from floe_infra.preview.runtime import ProgramRun, fake_secret
 from tests.conftest import compat_files
+from tests.leaks import leaks, strings
 from tests.platform.conftest import DEMO_STACKS, SECRET, demo_run, run_platform_stack
 
 PASSWORD = "random:index/randomPassword:RandomPassword"
@@ -22,42 +23,6 @@ def generated_values(run: ProgramRun) -> set[str]:
     return values
 
 
-SINK_TYPES = ("kubernetes:helm.sh/v3:Release", "kubernetes:core/v1:ConfigMap")
-
-
-def _strings(value, wrapped: bool = False):
-    """(string, inside a secret wrapper) for every string of a value."""
-    if rpc.is_rpc_secret(value):
-        yield from _strings(rpc.unwrap_rpc_secret(value), True)
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield str(key), wrapped
-            yield from _strings(item, wrapped)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _strings(item, wrapped)
-    elif isinstance(value, str):
-        yield value, wrapped
-
-
-def leaks(run: ProgramRun, secrets: set[str]) -> list[str]:
-    """Where a secret value appears in plaintext, or anywhere at all in Helm values, ConfigMaps, labels,
-    annotations or non-secret stack outputs (places that are stored or shown in plaintext)."""
-    found = []
-    for resource in run.resources:
-        for where, data in (("inputs", resource.inputs), ("outputs", resource.outputs)):
-            sink = resource.type in SINK_TYPES
-            metadata = data.get("metadata", {}) if isinstance(data, dict) else {}
-            for text, wrapped in _strings(data):
-                if any(secret in text for secret in secrets) and (sink or not wrapped):
-                    found.append(f"{resource.type} {resource.name} {where}")
-            for text, _ in _strings({k: metadata.get(k) for k in ("labels", "annotations")}):
-                if any(secret in text for secret in secrets):
-                    found.append(f"{resource.type} {resource.name} metadata")
-    for key, value in run.outputs.items():
-        if key not in run.secret_outputs and any(s in text for text, _ in _strings(value) for s in secrets):
-            found.append(f"stack output {key}")
-    return sorted(set(found))
 
 
 @pytest.mark.parametrize("stack", sorted(DEMO_STACKS))
@@ -108,4 +73,4 @@ def test_no_secret_value_in_helm_values_even_for_credentials_the_charts_need():
     run = demo_run("local")
     secrets = generated_values(run)
     for release in run.of_type("kubernetes:helm.sh/v3:Release"):
-        assert not [t for t, _ in _strings(release.inputs["values"]) if any(s in t for s in secrets)], release.name
+        assert not [t for t, _ in strings(release.inputs["values"]) if any(s in t for s in secrets)], release.name
