@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -69,6 +70,23 @@ def _tenant_keygen(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _new_pipeline(args: argparse.Namespace) -> int:
+    from floe_infra.pipeline.scaffold import scaffold_pipeline
+
+    bad = [s for s in args.stack if not re.fullmatch(r"[A-Za-z0-9_.-]{1,100}", s)]
+    if bad:
+        print(f"error: {', '.join(bad)}: a stack name uses letters, digits, '_', '.' and '-'", file=sys.stderr)
+        return EXIT_INVALID
+    result = scaffold_pipeline(args.directory, args.stack or ["dev"], args.platform_stack)
+    for path in result.written:
+        print(f"wrote {path}")
+    for path in result.kept:
+        print(f"kept  {path} (exists)")
+    print("next: set floe:image and floe:tenantKey per stack (see the comments in each Pulumi.<stack>.yaml), "
+          "then `pulumi preview`")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = argparse.ArgumentParser(prog="floe-infra", description="The floe lakehouse platform as Pulumi code.")
@@ -97,6 +115,12 @@ def build_parser() -> argparse.ArgumentParser:
     keygen = tenant_sub.add_parser("keygen", help="a key pair for receiving the tenant's catalog credentials")
     keygen.add_argument("--private-key-file", type=Path, required=True, help="where to write the private key")
     keygen.set_defaults(handler=_tenant_keygen)
+
+    new = sub.add_parser("new-pipeline", help="scaffold the Pulumi project of a floe.yaml")
+    new.add_argument("directory", type=Path, help="the directory holding floe.yaml")
+    new.add_argument("--stack", action="append", default=[], help="a stack to create (repeatable; default dev)")
+    new.add_argument("--platform-stack", help="org/floe-platform/stack to reference (default: same stack name)")
+    new.set_defaults(handler=_new_pipeline)
 
     charts = sub.add_parser("charts", help="manage local chart copies")
     charts_sub = charts.add_subparsers(dest="charts_command", required=True)

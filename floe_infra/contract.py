@@ -19,7 +19,8 @@ CONTRACT_OUTPUT = "contract"
 
 
 class _ContractModel(BaseModel):
-    # Tolerant of fields added by newer minor versions; frozen like the config models.
+    # Tolerant of fields added by newer minor versions; frozen like the config models. Every
+    # optional field defaults to None: stack outputs drop null map entries on the way.
     model_config = ConfigDict(extra="ignore", frozen=True)
 
 
@@ -39,7 +40,7 @@ class StorageEndpoint(_ContractModel):
     endpoint: str = Field(description="S3 endpoint; empty for AWS S3.")
     path_style: bool = Field(description="Path-style S3 requests.")
     credentials_secret: str | None = Field(
-        description="Secret with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or None (IAM role).")
+        default=None, description="Secret with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or None (IAM role).")
     role_arn: str | None = Field(default=None, description="IAM role for IRSA, if any.")
 
 
@@ -121,10 +122,25 @@ class PlatformContract(_ContractModel):
     compute: dict[str, dict[str, Any]] = Field(description="Compute profiles: type and properties.")
     layers: dict[str, LayerEndpoint] = Field(description="Layers.")
     tenants: dict[str, TenantContract] = Field(description="Hosted pipelines.")
-    dagster: DagsterContract | None = Field(description="Dagster, when deployed.")
+    dagster: DagsterContract | None = Field(default=None, description="Dagster, when deployed.")
     transform_resources: ResourceRequirements = Field(description="Resources of run pods and code locations.")
     chart_versions: dict[str, str] = Field(description="Chart versions the platform deployed, by chart.")
     observability: dict[str, Any] = Field(description="traces/metrics/lineage switches and attributes.")
+
+
+def _integral_numbers(value: Any) -> Any:
+    """`2.0` back to `2`, recursively.
+
+    Stack outputs travel as protobuf Values, whose numbers are doubles: a StackReference hands
+    `threads: 2` over as `2.0`, which dbt and Helm templates would not take for an integer.
+    """
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {key: _integral_numbers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_integral_numbers(item) for item in value]
+    return value
 
 
 def parse_contract(raw: Any, expected_major: int = int(CONTRACT_VERSION.split(".")[0])) -> PlatformContract:
@@ -146,7 +162,7 @@ def parse_contract(raw: Any, expected_major: int = int(CONTRACT_VERSION.split(".
             f"version {expected_major}.x ({CONTRACT_VERSION}); upgrade floe-infra in the "
             f"{'pipeline' if int(major) > expected_major else 'platform'} project so both speak the same major version")
     try:
-        return PlatformContract.model_validate(raw)
+        return PlatformContract.model_validate(_integral_numbers(raw))
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         where = ".".join(str(p) for p in first["loc"])

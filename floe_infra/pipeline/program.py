@@ -1,0 +1,127 @@
+"""The pipeline Pulumi program: floe.yaml + the platform stack's contract -> `FloePipeline`.
+
+Stack config (namespace `floe`):
+- `pipelineFile` (default `floe.yaml`): the pipeline's floe.yaml, relative to the project directory.
+- `platformStack` (default `<organization>/floe-platform/<this stack's name>`): the platform stack.
+- `image`: the pipeline's image, `registry/repository:tag` or `...@sha256:...`; required with
+  `orchestration` in floe.yaml.
+- `dagsterModule` (default `orchestration.definitions`): module of the Dagster definitions in the image.
+- `tenantKey` (secret): the private key from `floe-infra tenant keygen`; required with `tables`.
+- `kubeconfig` (optional, may be secret) and `kubeContext` (optional): how to reach the cluster.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pulumi
+from pulumi.runtime.config import is_config_secret
+from pulumi.runtime.sync_await import _sync_await
+
+from floe_infra.config.loader import load_pipeline
+from floe_infra.contract import CONTRACT_OUTPUT, PlatformContract, parse_contract
+from floe_infra.errors import ConfigError, ContractError, FloeError
+from floe_infra.pipeline.binding import PipelineBinding, bind_pipeline
+from floe_infra.pipeline.code_location import ImageRef
+from floe_infra.pipeline.semantic import read_model_files
+from floe_infra.pipeline.stack import FloePipeline, PipelineArgs
+from floe_infra.platform.kubernetes import ClusterAccess
+from floe_infra.polaris.sealing import unseal
+
+PLATFORM_PROJECT = "floe-platform"
+DEFAULT_PIPELINE_FILE = "floe.yaml"
+DEFAULT_DAGSTER_MODULE = "orchestration.definitions"
+
+
+def platform_stack_name(config: pulumi.Config) -> str:
+    """The platform stack to reference: `floe:platformStack`, or the same stack name in `floe-platform`.
+
+    On self-managed backends (file://, s3://) the organization is always `organization`, which is
+    what `pulumi.get_organization()` returns there, so the default works on both kinds of backend.
+    """
+    return config.get("platformStack") or f"{pulumi.get_organization()}/{PLATFORM_PROJECT}/{pulumi.get_stack()}"
+
+
+def read_contract(reference: pulumi.StackReference) -> PlatformContract:
+    """The platform's contract, read and validated before any resource is declared.
+
+    The contract decides which resources exist, so it is read synchronously (as the SDK reads
+    config and invoke results), not inside an `apply` where resources would hide from previews.
+
+    Raises:
+        ContractError: When the output is missing, malformed, or of another major version.
+    """
+    details = _sync_await(reference.get_output_details(CONTRACT_OUTPUT))
+    raw = details.value if details.value is not None else details.secret_value
+    if raw is None:
+        name = _sync_await(reference.name.future())
+        raise ContractError(f"the platform stack {name} exports no `{CONTRACT_OUTPUT}` output: is it the right "
+                            "stack (floe:platformStack), and has `pulumi up` run on it?")
+    return parse_contract(raw)
+
+
+def tenant_credential(binding: PipelineBinding, config: pulumi.Config) -> pulumi.Output[str] | None:
+    """The tenant's catalog credential (`id:secret`), opened from the contract; a secret from here on.
+
+    Returns None when the pipeline declares no tables (nothing at deploy time needs the credential).
+
+    Raises:
+        FloeError: When the platform publishes no sealed credentials for the tenant or the key is
+            missing, not a secret, or not the tenant's.
+    """
+    if not binding.pipeline.tables:
+        return None
+    sealed = binding.tenant.sealed_credentials
+    if not sealed:
+        raise FloeError(
+            f"platform '{binding.contract.platform}' publishes no catalog credentials for tenant '{binding.name}': "
+            f"the platform team sets deployment.tenants.{binding.name}.public_key (from `floe-infra tenant keygen`) "
+            "and runs `pulumi up` with catalog governance enabled")
+    key = config.get("tenantKey")
+    if key is None:
+        raise FloeError("floe:tenantKey is not set: `pulumi config set --secret floe:tenantKey \"$(cat tenant.key)\"` "
+                        "with the private key from `floe-infra tenant keygen`")
+    if not is_config_secret("floe:tenantKey"):
+        raise FloeError("floe:tenantKey is stored in plain text in the stack file: set it again with "
+                        "`pulumi config set --secret floe:tenantKey ...` and rotate it (it may have been committed)")
+    credentials = unseal(key, sealed)
+    return pulumi.Output.secret(f"{credentials['client_id']}:{credentials['client_secret']}")
+
+
+def _build(config: pulumi.Config) -> FloePipeline:
+    loaded = load_pipeline(Path(pulumi.get_root_directory()) / config.get("pipelineFile", DEFAULT_PIPELINE_FILE))
+    reference = pulumi.StackReference(platform_stack_name(config))
+    binding = bind_pipeline(loaded, read_contract(reference))
+    image_text = config.get("image")
+    if binding.deploys_code_location and image_text is None:
+        raise FloeError("floe:image is not set: `pulumi config set floe:image registry/repository:tag` "
+                        "(the image with this pipeline's Dagster definitions and dbt project)")
+    args = PipelineArgs(
+        binding=binding,
+        access=ClusterAccess(kubeconfig=config.get_secret("kubeconfig"), context=config.get("kubeContext")),
+        image=ImageRef.parse(image_text) if binding.deploys_code_location and image_text else None,
+        module=config.get("dagsterModule", DEFAULT_DAGSTER_MODULE),
+        credential=tenant_credential(binding, config),
+        model_files=read_model_files(loaded) if binding.pipeline.consumption.enabled else {},
+    )
+    return FloePipeline(binding.name, args)
+
+
+def run_pipeline() -> FloePipeline:
+    """Build the current stack's pipeline on its platform and export what the data team looks up."""
+    config = pulumi.Config("floe")
+    try:
+        pipeline = _build(config)
+    except ConfigError as exc:
+        # A RunError is reported as the program's error message, without a Python traceback.
+        raise pulumi.RunError(f"floe.yaml has problems:\n{exc}") from None
+    except FloeError as exc:
+        raise pulumi.RunError(str(exc)) from None
+    binding = pipeline.binding
+    pulumi.export("pipeline", binding.name)
+    pulumi.export("platform", binding.contract.platform)
+    pulumi.export("namespace", binding.contract.namespace)
+    pulumi.export("code_location", binding.tenant.code_location.name if pipeline.code_location else None)
+    pulumi.export("tables", sorted(pipeline.tables.tables) if pipeline.tables else [])
+    pulumi.export("dagster_ui", binding.contract.endpoints.dagster_ui)
+    return pipeline

@@ -1,0 +1,173 @@
+"""The configuration a pipeline's code reads at run time, compiled from floe.yaml and the contract.
+
+Three files, mounted at `/etc/floe/runtime` in the code location and its run pods:
+- `floe.yaml`: the pipeline's own file, as validated, with dbt pointed at the mounted profile;
+- `platform.yaml`: the platform profiles this pipeline uses, in floe-runtime's format, resolved to
+  in-cluster endpoints, with every credential left as a `secret_ref` that floe-runtime resolves
+  from the environment (the tenant's and the storage Secrets arrive through `envSecrets`);
+- `profiles.yml`: the dbt profile of the compute target.
+No value in them is a credential. Next to them, `runtime_env` is the environment the same pods
+get: where those files are, and the platform's endpoints for the pipeline's own telemetry.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+import yaml
+
+from floe_infra.pipeline.binding import PipelineBinding
+from floe_infra.pipeline.labels import pipeline_meta
+from floe_infra.telemetry import openlineage_env, otlp_env
+
+MOUNT_PATH = "/etc/floe/runtime"
+DBT_PROFILE = "floe"
+# floe-runtime resolves a secret_ref from the environment variable of its UPPER_SNAKE name: these
+# two land on POLARIS_CLIENT_ID / POLARIS_CLIENT_SECRET, keys of the tenant's credentials Secret.
+CLIENT_ID_REF = "polaris-client-id"
+CLIENT_SECRET_REF = "polaris-client-secret"
+
+
+def compiled_platform(binding: PipelineBinding) -> dict[str, Any]:
+    """The platform.yaml floe-runtime reads for this pipeline (credential-free)."""
+    contract, pipeline, tenant = binding.contract, binding.pipeline, binding.tenant
+    storage = {}
+    for name, profile in contract.storage.items():
+        credentials: dict[str, Any] = (
+            {"mode": "static", "secret_ref": profile.credentials_secret} if profile.credentials_secret
+            else {"mode": "iam_role", "role_arn": profile.role_arn} if profile.role_arn else {"mode": "static"})
+        storage[name] = {"type": "s3", "endpoint": profile.endpoint, "region": profile.region,
+                         "bucket": profile.bucket, "path_style_access": profile.path_style,
+                         "credentials": credentials}
+    catalogs = {
+        name: {"type": catalog.type if catalog.type != "embedded" else "rest", "uri": catalog.uri,
+               "warehouse": catalog.warehouse, "access_delegation": catalog.access_delegation,
+               "credentials": {"mode": "oauth2", "client_id": {"secret_ref": CLIENT_ID_REF},
+                               "client_secret": {"secret_ref": CLIENT_SECRET_REF},
+                               "scope": f"PRINCIPAL_ROLE:{tenant.principal_role}"}}
+        for name, catalog in contract.catalogs.items()
+    }
+    layers = {
+        name: {"name": name, "storage_ref": layer.storage, "catalog_ref": layer.catalog,
+               "namespace": ".".join([layer.warehouse, *tenant.namespaces.get(name, layer.namespace)])}
+        for name, layer in contract.layers.items()
+    }
+    endpoints = contract.endpoints
+    observability: dict[str, Any] = {**{k: contract.observability[k] for k in ("traces", "metrics", "lineage")},
+                                     "attributes": {**contract.observability.get("attributes", {}),
+                                                    **pipeline.observability.attributes,
+                                                    "service.name": pipeline.name}}
+    if endpoints.otlp_grpc:
+        observability["otlp_endpoint"] = endpoints.otlp_grpc
+    if endpoints.openlineage:
+        observability["lineage_endpoint"] = endpoints.openlineage
+    return {
+        "version": "1.2.0",
+        "infrastructure": {"timezone": contract.timezone},
+        "storage": storage,
+        "catalogs": catalogs,
+        "compute": {name: {"type": c["type"], "properties": c["properties"]} for name, c in contract.compute.items()},
+        "layers": layers,
+        "observability": observability,
+    }
+
+
+def dbt_profile(binding: PipelineBinding) -> dict[str, Any]:
+    """dbt's profiles.yml for the pipeline's compute profile (secrets read with env_var)."""
+    contract, pipeline = binding.contract, binding.pipeline
+    compute = contract.compute[pipeline.compute]
+    target = next((t.target for t in pipeline.transforms if t.target), None) or "floe"
+    output: dict[str, Any] = {"type": compute["type"], **compute["properties"]}
+    if compute["type"] == "duckdb":
+        storage = contract.storage[pipeline.storage]
+        settings: dict[str, Any] = {"s3_region": storage.region}
+        if storage.endpoint:
+            scheme, _, host = storage.endpoint.partition("://")
+            settings |= {"s3_endpoint": host, "s3_url_style": "path" if storage.path_style else "vhost",
+                         "s3_use_ssl": scheme == "https"}
+        if storage.credentials_secret:
+            settings |= {"s3_access_key_id": "{{ env_var('AWS_ACCESS_KEY_ID') }}",
+                         "s3_secret_access_key": "{{ env_var('AWS_SECRET_ACCESS_KEY') }}"}
+        output = {"path": ":memory:", "threads": 4, **output, "extensions": ["httpfs", "iceberg"],
+                  "settings": settings}
+    return {DBT_PROFILE: {"target": target, "outputs": {target: output}}}
+
+
+def compiled_pipeline(binding: PipelineBinding) -> dict[str, Any]:
+    """floe.yaml as the pods read it: dbt finds its profile where the platform mounts it."""
+    data = binding.pipeline.model_dump(mode="json", exclude_none=True)
+    dbt = (data.get("orchestration") or {}).get("dbt")
+    if dbt is not None:
+        dbt["profiles_dir"] = MOUNT_PATH
+    return data
+
+
+def runtime_files(binding: PipelineBinding) -> dict[str, str]:
+    """The ConfigMap data: file name -> YAML text."""
+    def dump(data: Any) -> str:
+        return yaml.safe_dump(data, sort_keys=True, default_flow_style=False)
+
+    return {
+        "floe.yaml": dump(compiled_pipeline(binding)),
+        "platform.yaml": dump(compiled_platform(binding)),
+        "profiles.yml": dump(dbt_profile(binding)),
+    }
+
+
+def runtime_env(binding: PipelineBinding) -> dict[str, str]:
+    """Environment of the code location and its runs (no credential: those come from `envSecrets`)."""
+    contract, pipeline = binding.contract, binding.pipeline
+    storage = contract.storage[pipeline.storage]
+    catalog = contract.catalogs[pipeline.catalog]
+    env = {
+        **contract.transform_resources.env,
+        "TZ": contract.timezone,
+        "FLOE_PLATFORM_ENV": contract.environment,
+        "FLOE_PLATFORM_FILE": f"{MOUNT_PATH}/platform.yaml",
+        "FLOE_PIPELINE_FILE": f"{MOUNT_PATH}/floe.yaml",
+        "DBT_PROFILES_DIR": MOUNT_PATH,
+        "FLOE_CATALOG_URI": catalog.uri,
+        "FLOE_CATALOG_WAREHOUSE": catalog.warehouse,
+        "AWS_REGION": storage.region,
+    }
+    if storage.endpoint:
+        env["AWS_ENDPOINT_URL_S3"] = storage.endpoint
+    endpoints, switches = contract.endpoints, contract.observability
+    if endpoints.otlp_grpc and switches.get("traces") and pipeline.observability.traces:
+        attributes = {**switches.get("attributes", {}), **pipeline.observability.attributes}
+        env |= {**otlp_env(endpoints.otlp_grpc), "OTEL_SERVICE_NAME": pipeline.name,
+                "OTEL_RESOURCE_ATTRIBUTES": ",".join(f"{k}={v}" for k, v in sorted(attributes.items())
+                                                     if k != "service.name")}
+    if endpoints.openlineage and switches.get("lineage") and pipeline.observability.lineage:
+        env |= {**openlineage_env(endpoints.openlineage), "OPENLINEAGE_NAMESPACE": pipeline.name}
+    return dict(sorted(env.items()))
+
+
+def files_configmap(binding: PipelineBinding) -> str:
+    """ConfigMap holding the runtime files."""
+    return f"{binding.name}-floe-config"
+
+
+def env_configmap(binding: PipelineBinding) -> str:
+    """ConfigMap holding the runtime environment."""
+    return f"{binding.name}-floe-env"
+
+
+class RuntimeConfiguration(pulumi.ComponentResource):
+    """The two ConfigMaps a pipeline's pods read: its runtime files and its environment."""
+
+    files: k8s.core.v1.ConfigMap
+    env: k8s.core.v1.ConfigMap
+
+    def __init__(self, name: str, binding: PipelineBinding, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("floe:pipeline:RuntimeConfiguration", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.files = k8s.core.v1.ConfigMap(
+            f"{name}-files", metadata=pipeline_meta(binding, files_configmap(binding), "runtime-config"),
+            data=runtime_files(binding), opts=child)
+        self.env = k8s.core.v1.ConfigMap(
+            f"{name}-env", metadata=pipeline_meta(binding, env_configmap(binding), "runtime-config"),
+            data=runtime_env(binding), opts=child)
+        self.register_outputs({"files": self.files.metadata.name, "env": self.env.metadata.name})
