@@ -14,6 +14,7 @@ from floe_infra.errors import ConfigError, FloeError
 
 EXIT_OK = 0
 EXIT_INVALID = 2
+EXIT_GUARDRAIL = 3
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -87,6 +88,54 @@ def _new_pipeline(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _preview(args: argparse.Namespace) -> int:
+    import json
+
+    import pulumi
+
+    from floe_infra.guardrails import enforcement_overrides
+    from floe_infra.preview.offline import offline_preview
+    from floe_infra.preview.report import dot_graph, json_document, text_report
+
+    if not args.offline:
+        print("error: only --offline previews run here; for a real one use `pulumi preview`", file=sys.stderr)
+        return EXIT_INVALID
+    policy = args.policy_config or args.project_dir / "policy" / "config" / f"{args.stack}.json"
+    overrides = {}
+    if policy.exists():
+        try:
+            overrides = enforcement_overrides(json.loads(policy.read_text(encoding="utf-8")))
+        except (ValueError, json.JSONDecodeError) as exc:
+            print(f"error: {policy}: {exc}", file=sys.stderr)
+            return EXIT_INVALID
+    try:
+        previews = offline_preview(args.project_dir, args.stack, args.pipeline, overrides)
+    except pulumi.RunError as exc:
+        # The program's own message (located configuration problems and the like).
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    for line in text_report(previews):
+        print(line)
+    if args.json:
+        args.json.write_text(json_document(previews), encoding="utf-8")
+        print(f"wrote {args.json}")
+    if args.dot:
+        args.dot.write_text(dot_graph(previews), encoding="utf-8")
+        print(f"wrote {args.dot}")
+    blocked = [p.label for p in previews if p.blocked]
+    if blocked:
+        print(f"mandatory guardrails fail on {', '.join(blocked)}", file=sys.stderr)
+        return EXIT_GUARDRAIL
+    return EXIT_OK
+
+
+def _diff(args: argparse.Namespace) -> int:
+    from floe_infra.preview.diff import load_document, markdown_diff
+
+    print(markdown_diff(load_document(args.base), load_document(args.head)), end="")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = argparse.ArgumentParser(prog="floe-infra", description="The floe lakehouse platform as Pulumi code.")
@@ -121,6 +170,24 @@ def build_parser() -> argparse.ArgumentParser:
     new.add_argument("--stack", action="append", default=[], help="a stack to create (repeatable; default dev)")
     new.add_argument("--platform-stack", help="org/floe-platform/stack to reference (default: same stack name)")
     new.set_defaults(handler=_new_pipeline)
+
+    preview = sub.add_parser("preview", help="preview the platform and pipeline stacks without credentials")
+    preview.add_argument("--offline", action="store_true", required=True,
+                         help="run the programs under Pulumi's mock runtime (the only mode)")
+    preview.add_argument("--stack", required=True, help="stack name, e.g. local, dev, prod")
+    preview.add_argument("--pipeline", type=Path, action="append", default=[],
+                         help="a floe.yaml whose Pulumi project to preview on the platform (repeatable)")
+    preview.add_argument("--project-dir", type=Path, default=Path("."), help="the platform project (default .)")
+    preview.add_argument("--policy-config", type=Path,
+                         help="guardrail enforcement overrides (default policy/config/<stack>.json)")
+    preview.add_argument("--json", type=Path, help="write every resource as stable JSON")
+    preview.add_argument("--dot", type=Path, help="write the resource graph as Graphviz DOT")
+    preview.set_defaults(handler=_preview)
+
+    diff = sub.add_parser("diff", help="compare two offline preview JSON files as Markdown")
+    diff.add_argument("base", type=Path, help="the preview of the base branch")
+    diff.add_argument("head", type=Path, help="the preview of the pull request")
+    diff.set_defaults(handler=_diff)
 
     charts = sub.add_parser("charts", help="manage local chart copies")
     charts_sub = charts.add_subparsers(dest="charts_command", required=True)

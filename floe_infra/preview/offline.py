@@ -1,0 +1,191 @@
+"""The offline preview: the real platform and pipeline programs under the mock runtime, no credentials.
+
+For pull requests that cannot run `pulumi preview` (forks, data engineers without cloud access):
+each project's own `__main__.py` runs with its `Pulumi.<stack>.yaml` config, encrypted values
+replaced by stand-ins, the pipelines reading the contract the platform program just exported.
+Tenants' credentials are sealed to a fixed throwaway key whose private half the preview holds,
+so every run produces the same resources, byte for byte.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import runpy
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from nacl.public import PrivateKey
+from pulumi.runtime import rpc
+
+from floe_infra.contract import CONTRACT_OUTPUT
+from floe_infra.errors import FloeError
+from floe_infra.guardrails import SECRET, Enforcement, GuardedResource, StackFacts, Violation, evaluate, infer_facts
+from floe_infra.iceberg.plan import TablePlan
+from floe_infra.iceberg.resource import declared_plan
+from floe_infra.preview.runtime import ORGANIZATION, ProgramRun, fake_secret, run_program
+
+TABLE_TYPE = "pulumi-python:dynamic/iceberg:IcebergTable"
+PLATFORM_PROJECT = "floe-platform"
+TENANT_KEY = "floe:tenantKey"
+# Public knowledge on purpose: it only ever opens stand-in credentials of offline runs.
+_OFFLINE_PRIVATE = PrivateKey(hashlib.sha256(b"floe-infra offline preview").digest())
+OFFLINE_TENANT_PUBLIC_KEY = base64.b64encode(bytes(_OFFLINE_PRIVATE.public_key)).decode()
+OFFLINE_TENANT_PRIVATE_KEY = base64.b64encode(bytes(_OFFLINE_PRIVATE)).decode()
+
+
+class PreviewError(FloeError):
+    """Raised when a project or its stack file cannot be previewed (missing, malformed)."""
+
+
+@dataclass(frozen=True)
+class StackPreview:
+    """One stack, previewed offline."""
+
+    project: str
+    stack: str
+    kind: str
+    run: ProgramRun
+    guardrails: list[Violation]
+    tables: list[TablePlan]
+
+    @property
+    def label(self) -> str:
+        """`project/stack`."""
+        return f"{self.project}/{self.stack}"
+
+    @property
+    def blocked(self) -> bool:
+        """Whether a mandatory guardrail is violated."""
+        return any(v.enforcement is Enforcement.MANDATORY for v in self.guardrails)
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PreviewError(f"{path} does not exist") from None
+    except yaml.YAMLError as exc:
+        raise PreviewError(f"{path} is not valid YAML: {exc}") from None
+
+
+def project_name(project_dir: Path) -> str:
+    """The `name` of a Pulumi project."""
+    data = _read_yaml(project_dir / "Pulumi.yaml")
+    if not isinstance(data, dict) or not isinstance(data.get("name"), str):
+        raise PreviewError(f"{project_dir / 'Pulumi.yaml'} has no project name")
+    return data["name"]
+
+
+def _stand_in(key: str, value: Any) -> tuple[Any, bool]:
+    """A config value with every encrypted part replaced; and whether there was one."""
+    if isinstance(value, dict):
+        if set(value) == {"secure"}:
+            return fake_secret(key), True
+        parts = {k: _stand_in(f"{key}.{k}", v) for k, v in value.items()}
+        return {k: v for k, (v, _) in parts.items()}, any(s for _, s in parts.values())
+    if isinstance(value, list):
+        items = [_stand_in(f"{key}[{i}]", v) for i, v in enumerate(value)]
+        return [v for v, _ in items], any(s for _, s in items)
+    return value, False
+
+
+def stack_config(project_dir: Path, stack: str) -> tuple[dict[str, str], list[str]]:
+    """A stack file's config as the engine hands it to the program (`ns:key` -> string), with secret
+    keys; encrypted values are replaced by deterministic stand-ins (the preview cannot decrypt them)."""
+    path = project_dir / f"Pulumi.{stack}.yaml"
+    data = _read_yaml(path) if path.exists() else {}
+    raw = (data or {}).get("config") or {}
+    if not isinstance(raw, dict):
+        raise PreviewError(f"{path}: `config` must be a mapping")
+    project = project_name(project_dir)
+    config, secrets = {}, []
+    for key, value in raw.items():
+        full = key if ":" in key else f"{project}:{key}"
+        plain, secret = _stand_in(full, value)
+        config[full] = plain if isinstance(plain, str) else json.dumps(plain)
+        if secret:
+            secrets.append(full)
+    return config, secrets
+
+
+def _program(project_dir: Path) -> Any:
+    main = project_dir / "__main__.py"
+    if not main.is_file():
+        raise PreviewError(f"{project_dir} has no __main__.py")
+    return lambda: runpy.run_path(str(main), run_name="__main__")
+
+
+def _marked(value: Any) -> Any:
+    if rpc.is_rpc_secret(value):
+        return SECRET
+    if isinstance(value, dict):
+        return {k: _marked(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_marked(v) for v in value]
+    return value
+
+
+def guarded_stack(run: ProgramRun) -> tuple[list[GuardedResource], StackFacts]:
+    """A run's resources and facts as the guardrails see them (secrets as `SECRET`)."""
+    resources = [GuardedResource(r.urn, r.type, r.name, _marked(r.inputs), r.protect) for r in run.resources]
+    outputs = {k: _marked(v) for k, v in run.outputs.items() if k not in run.secret_outputs}
+    return resources, infer_facts(resources, outputs)
+
+
+def _check(run: ProgramRun, overrides: Mapping[str, Enforcement]) -> list[Violation]:
+    violations = evaluate(*guarded_stack(run), overrides)
+    return sorted(violations, key=lambda v: (v.rule, v.urn, v.message))
+
+
+def _tables(run: ProgramRun) -> list[TablePlan]:
+    # With no previous state, each table's plan is its creation (what `pulumi preview` shows for a new stack).
+    return sorted((declared_plan(None, r.inputs) for r in run.of_type(TABLE_TYPE)), key=lambda plan: plan.name)
+
+
+def preview_platform(project_dir: Path, stack: str, overrides: Mapping[str, Enforcement]) -> StackPreview:
+    """The platform project's stack, offline."""
+    config, secrets = stack_config(project_dir, stack)
+    project = project_name(project_dir)
+    run = run_program(_program(project_dir), project=project, stack=stack, root_directory=project_dir,
+                      config=config, secret_keys=secrets, tenant_public_key=OFFLINE_TENANT_PUBLIC_KEY)
+    return StackPreview(project, stack, "platform", run, _check(run, overrides), _tables(run))
+
+
+def preview_pipeline(pipeline_file: Path, stack: str, contract: Mapping[str, Any],
+                     overrides: Mapping[str, Enforcement]) -> StackPreview:
+    """The stack of the pipeline project holding `pipeline_file`, offline, on `contract`."""
+    project_dir = pipeline_file.resolve().parent
+    config, secrets = stack_config(project_dir, stack)
+    config[TENANT_KEY] = OFFLINE_TENANT_PRIVATE_KEY
+    if pipeline_file.name != "floe.yaml":
+        config.setdefault("floe:pipelineFile", pipeline_file.name)
+    secrets = sorted({*secrets, TENANT_KEY})
+    reference = config.get("floe:platformStack") or f"{ORGANIZATION}/{PLATFORM_PROJECT}/{stack}"
+    project = project_name(project_dir)
+    run = run_program(_program(project_dir), project=project, stack=stack, root_directory=project_dir,
+                      config=config, secret_keys=secrets,
+                      stack_references={reference: ({CONTRACT_OUTPUT: dict(contract)}, [])})
+    return StackPreview(project, stack, "pipeline", run, _check(run, overrides), _tables(run))
+
+
+def offline_preview(platform_dir: Path, stack: str, pipeline_files: Sequence[Path],
+                    overrides: Mapping[str, Enforcement]) -> list[StackPreview]:
+    """The platform stack, then each pipeline (the project around each floe.yaml) on its contract.
+
+    Raises:
+        PreviewError: When a project is incomplete.
+        pulumi.RunError: When a program stops with an error (its message is the user's).
+    """
+    platform = preview_platform(platform_dir, stack, overrides)
+    contract = platform.run.outputs.get(CONTRACT_OUTPUT)
+    if not isinstance(contract, dict):
+        raise PreviewError(f"the platform project in {platform_dir} exports no `{CONTRACT_OUTPUT}`")
+    previews = [platform]
+    for file in pipeline_files:
+        previews.append(preview_pipeline(file, stack, contract, overrides))
+    return previews
