@@ -24,9 +24,14 @@ setup() {
 }
 
 demo() {
-  "$VENV/bin/floe-infra" validate \
-    --platform demo/platform/platform.yaml \
-    --pipeline demo/data_engineering/floe.yaml
+  local platform=demo/platform/platform.yaml pipeline=demo/data_engineering/floe.yaml
+  "$VENV/bin/floe-infra" validate --platform "$platform" --pipeline "$pipeline"
+  mkdir -p .floe
+  # The platform and pipeline stacks of the local environment, previewed without any credential.
+  "$VENV/bin/floe-infra" preview --offline --stack local --pipeline "$pipeline" \
+    --json .floe/preview-local.json --dot .floe/preview-local.dot
+  # The pipeline's Iceberg tables, planned against the embedded catalog under .floe/.
+  "$VENV/bin/floe-infra" tables plan --platform "$platform" --pipeline "$pipeline" --embedded
 }
 
 run_tests() {

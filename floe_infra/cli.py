@@ -136,6 +136,16 @@ def _diff(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _ci_changes(args: argparse.Namespace) -> int:
+    from floe_infra.ci import affected, as_github_outputs, changed_files
+
+    changed = None if args.all else changed_files(args.root, args.base)
+    changes = affected(args.root, changed, args.stack or None)
+    for line in as_github_outputs(changes):
+        print(line)
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = argparse.ArgumentParser(prog="floe-infra", description="The floe lakehouse platform as Pulumi code.")
@@ -188,6 +198,16 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("base", type=Path, help="the preview of the base branch")
     diff.add_argument("head", type=Path, help="the preview of the pull request")
     diff.set_defaults(handler=_diff)
+
+    ci = sub.add_parser("ci", help="helpers for the CI workflows")
+    ci_sub = ci.add_subparsers(dest="ci_command", required=True)
+    changes = ci_sub.add_parser("changes", help="the platform stacks and pipeline projects a change touches")
+    since = changes.add_mutually_exclusive_group(required=True)
+    since.add_argument("--base", help="git ref of the base (e.g. origin/main)")
+    since.add_argument("--all", action="store_true", help="every platform stack and pipeline project")
+    changes.add_argument("--stack", action="append", default=[], help="limit to these platform stacks (repeatable)")
+    changes.add_argument("--root", type=Path, default=Path("."), help="repository root (default .)")
+    changes.set_defaults(handler=_ci_changes)
 
     charts = sub.add_parser("charts", help="manage local chart copies")
     charts_sub = charts.add_subparsers(dest="charts_command", required=True)

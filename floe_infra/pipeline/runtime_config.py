@@ -107,7 +107,8 @@ def compiled_pipeline(binding: PipelineBinding) -> dict[str, Any]:
 def runtime_files(binding: PipelineBinding) -> dict[str, str]:
     """The ConfigMap data: file name -> YAML text."""
     def dump(data: Any) -> str:
-        return yaml.safe_dump(data, sort_keys=True, default_flow_style=False)
+        # libyaml's emitter: the same YAML as the pure-Python one, an order of magnitude faster.
+        return yaml.dump(data, Dumper=yaml.CSafeDumper, sort_keys=True, default_flow_style=False)
 
     return {
         "floe.yaml": dump(compiled_pipeline(binding)),

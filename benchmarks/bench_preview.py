@@ -1,0 +1,154 @@
+"""Benchmark: the offline preview against the SDK's floor, for the demo and a platform of 100 pipelines.
+
+The floor is what the mock runtime costs for the same registrations without floe-infra: for
+every stack the preview runs, a program registering the same resources (same types, names,
+inputs and parents, which the SDK processes either way) as bare custom and component resources
+under the same harness. The ratio preview / floor is what floe-infra adds: loading and validating YAML, reading
+the contract, building the components, the guardrails and the table plans. Target (issue 7): <= 1.5,
+and cost growing linearly with the number of pipelines (the per-pipeline cost is printed for
+several sizes). Preview and floor alternate in rounds so machine noise hits both alike.
+
+Run: .venv/bin/python benchmarks/bench_preview.py [--pipelines 100] [--tables 20] [--rounds 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from pulumi.runtime.sync_await import _sync_await
+
+from floe_infra.contract import CONTRACT_OUTPUT
+from floe_infra.preview.offline import offline_preview
+from floe_infra.preview.runtime import run_program
+
+REPO = Path(__file__).resolve().parent.parent
+COLUMNS = [{"name": "id", "type": "long", "required": True}, {"name": "customer", "type": "string"},
+           {"name": "amount", "type": "decimal(12,2)"}, {"name": "created_at", "type": "timestamptz"}]
+
+
+def synthetic_platform(root: Path, pipelines: int) -> Path:
+    """The demo platform project with `pipelines` tenants."""
+    project = root / "platform"
+    project.mkdir()
+    for name in ("Pulumi.yaml", "__main__.py"):
+        shutil.copy(REPO / name, project / name)
+    platform = yaml.safe_load((REPO / "demo/platform/platform.yaml").read_text())
+    platform["deployment"]["tenants"] = {f"team-{i:03d}": {"writes": ["bronze", "silver"], "reads": ["gold"],
+                                                         "code_server_port": 4000 + i}
+                                         for i in range(pipelines)}
+    (project / "platform.yaml").write_text(yaml.safe_dump(platform))
+    (project / "Pulumi.local.yaml").write_text("config:\n  floe:platformFile: platform.yaml\n")
+    return project
+
+
+def synthetic_pipelines(root: Path, pipelines: int, tables: int) -> list[Path]:
+    """`pipelines` pipeline projects of `tables` tables each."""
+    files = []
+    for i in range(pipelines):
+        project = root / f"team-{i:03d}"
+        project.mkdir()
+        (project / "Pulumi.yaml").write_text(f"name: team-{i:03d}\nruntime: python\n")
+        shutil.copy(REPO / "demo/data_engineering/__main__.py", project / "__main__.py")
+        (project / "Pulumi.local.yaml").write_text(f"config:\n  floe:image: registry.local/team-{i:03d}:1.0.0\n")
+        floe = {"name": f"team-{i:03d}", "version": "1.0.0",
+                "tables": [{"name": f"t{t:02d}", "layer": "bronze" if t % 2 else "silver", "columns": COLUMNS,
+                            "identifier_fields": ["id"], "partition_by": [{"column": "created_at",
+                                                                            "transform": "day"}]}
+                           for t in range(tables)],
+                "orchestration": {"jobs": {"load": {"type": "batch", "selection": ["*"]}}}}
+        (project / "floe.yaml").write_text(yaml.safe_dump(floe))
+        files.append(project / "floe.yaml")
+    return files
+
+
+@dataclass(frozen=True)
+class Registration:
+    """One resource as the preview registered it."""
+
+    urn: str
+    parent: str
+    custom: bool
+    type: str
+    name: str
+    inputs: dict[str, Any]
+
+
+def bare_program(registrations: list[Registration], reference: str | None) -> Callable[[], None]:
+    def program() -> None:
+        if reference is not None:
+            # A pipeline reads the platform's contract: so does its floor.
+            _sync_await(pulumi.StackReference(reference).get_output_details(CONTRACT_OUTPUT))
+        created: dict[str, pulumi.Resource] = {}
+        for r in registrations:
+            opts = pulumi.ResourceOptions(parent=created.get(r.parent))
+            created[r.urn] = (pulumi.CustomResource(r.type, r.name, r.inputs, opts) if r.custom
+                              else pulumi.ComponentResource(r.type, r.name, None, opts))
+    return program
+
+
+def floor(stacks: list[list[Registration]], contract: dict[str, Any]) -> float:
+    reference = "organization/floe-platform/local"
+    start = time.perf_counter()
+    for index, registrations in enumerate(stacks):
+        pipeline = index > 0
+        run_program(bare_program(registrations, reference if pipeline else None), project=f"bare{index}",
+                    stack="local", root_directory=REPO,
+                    stack_references={reference: ({CONTRACT_OUTPUT: contract}, [])} if pipeline else None)
+    return time.perf_counter() - start
+
+
+def preview(platform: Path, files: list[Path]) -> tuple[float, list[list[Registration]], dict[str, Any]]:
+    start = time.perf_counter()
+    previews = offline_preview(platform, "local", files, {})
+    elapsed = time.perf_counter() - start
+    assert not any(p.blocked for p in previews)
+    # Parents first, as the programs register them.
+    stacks = [[Registration(r.urn, r.parent, r.custom, r.type, r.name, r.inputs) for r in p.run.resources]
+              for p in previews]
+    return elapsed, stacks, previews[0].run.outputs[CONTRACT_OUTPUT]
+
+
+def measure(label: str, platform: Path, files: list[Path], rounds: int) -> tuple[float, float, int]:
+    best_preview = best_floor = float("inf")
+    total = 0
+    for _ in range(rounds):
+        elapsed, stacks, contract = preview(platform, files)
+        best_preview = min(best_preview, elapsed)
+        best_floor = min(best_floor, floor(stacks, contract))
+        total = sum(len(s) for s in stacks)
+    print(f"{label:<34} {total:>7} resources  preview {best_preview:7.2f} s  floor {best_floor:7.2f} s  "
+          f"ratio {best_preview / best_floor:5.2f}")
+    return best_preview, best_floor, total
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pipelines", type=int, default=100)
+    parser.add_argument("--tables", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+
+    measure("demo (platform + 1 pipeline)", REPO, [REPO / "demo/data_engineering/floe.yaml"], args.rounds)
+    per_pipeline = []
+    for size in sorted({max(1, args.pipelines // 4), max(1, args.pipelines // 2), args.pipelines}):
+        with tempfile.TemporaryDirectory() as tmp:
+            root = Path(tmp)
+            platform = synthetic_platform(root, size)
+            files = synthetic_pipelines(root, size, args.tables)
+            seconds, _, _ = measure(f"{size} pipelines x {args.tables} tables", platform, files, args.rounds)
+            per_pipeline.append((size, seconds / size))
+    print("per pipeline: " + ", ".join(f"{size}: {cost * 1000:.0f} ms" for size, cost in per_pipeline)
+          + f"  (largest / smallest: {per_pipeline[-1][1] / per_pipeline[0][1]:.2f}; linear ~ 1.0)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,176 @@
+"""The GitHub Actions workflows: valid against GitHub's schemas, least privilege, wired to the guardrails.
+
+actionlint cannot be installed here (its binary comes from GitHub releases), so this is the
+structural equivalent: SchemaStore's workflow and action schemas (vendored by check-jsonschema),
+`bash -n` on every script, and the rules this project holds its workflows to.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+from floe_infra.ci import affected, pipeline_projects, platform_stacks
+from tests.conftest import REPO
+
+WORKFLOWS = sorted((REPO / ".github" / "workflows").glob("*.yml"))
+ACTIONS = sorted((REPO / ".github" / "actions").glob("*/action.yml"))
+PINNED = re.compile(r"^([\w.-]+/[\w./-]+@v\d+(\.\d+){0,2}|\./\.github/(actions|workflows)/[\w./-]+)$")
+
+
+class _GitHubLoader(yaml.SafeLoader):
+    """YAML as GitHub reads it: `on` is a key, not the boolean true of YAML 1.1."""
+
+
+_GitHubLoader.yaml_implicit_resolvers = {
+    key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_GitHubLoader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|false)$"), list("tf"))
+
+
+def load(path: Path) -> dict[str, Any]:
+    return yaml.load(path.read_text(), Loader=_GitHubLoader)
+
+
+def schema(name: str) -> dict[str, Any]:
+    vendor = resources.files("check_jsonschema") / "builtin_schemas" / "vendor" / name
+    return json.loads(vendor.read_text())
+
+
+def jobs(workflow: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return workflow["jobs"]
+
+
+def steps(workflow: dict[str, Any]) -> list[dict[str, Any]]:
+    return [step for job in jobs(workflow).values() for step in job.get("steps", [])]
+
+
+def test_there_are_preview_and_deploy_workflows_and_a_setup_action():
+    assert [p.name for p in WORKFLOWS] == ["deploy-environment.yml", "deploy.yml", "preview.yml"]
+    assert [p.parent.name for p in ACTIONS] == ["setup"]
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_workflows_match_githubs_workflow_schema(path: Path):
+    jsonschema.validate(load(path), schema("github-workflows.json"))
+
+
+@pytest.mark.parametrize("path", ACTIONS, ids=lambda p: p.parent.name)
+def test_actions_match_githubs_action_schema(path: Path):
+    jsonschema.validate(load(path), schema("github-actions.json"))
+
+
+def test_every_script_is_valid_bash():
+    scripts = []
+    for path in [*WORKFLOWS, *ACTIONS]:
+        document = load(path)
+        scripts += [(path.name, step["run"]) for step in
+                    (steps(document) if "jobs" in document else document["runs"]["steps"]) if "run" in step]
+    assert len(scripts) >= 8
+    for name, script in scripts:
+        # Expressions are substituted before bash runs: stand in a plain word.
+        text = re.sub(r"\$\{\{.*?\}\}", "EXPR", script)
+        result = subprocess.run(["bash", "-n"], input=text, capture_output=True, text=True, check=False)
+        assert result.returncode == 0, f"{name}: {result.stderr}\n{script}"
+
+
+@pytest.mark.parametrize("path", [*WORKFLOWS, *ACTIONS], ids=lambda p: p.name if p.suffix else str(p))
+def test_every_action_is_pinned_to_a_version(path: Path):
+    document = load(path)
+    uses = [step["uses"] for step in (steps(document) if "jobs" in document else document["runs"]["steps"])
+            if "uses" in step]
+    uses += [job["uses"] for job in document.get("jobs", {}).values() if "uses" in job]
+    assert uses
+    assert [u for u in uses if not PINNED.match(u)] == []
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_permissions_are_least_privilege(path: Path):
+    workflow = load(path)
+    assert workflow["permissions"] in ({"contents": "read"}, {"contents": "read", "id-token": "write"})
+    for name, job in jobs(workflow).items():
+        granted = job.get("permissions", {})
+        writes = {k for k, v in granted.items() if v == "write"}
+        comments = any(s.get("with", {}).get("comment-on-pr") for s in job.get("steps", [])) or any(
+            "gh pr comment" in s.get("run", "") for s in job.get("steps", []))
+        assert ("pull-requests" in writes) == comments, f"{path.name}:{name}"
+        assert writes <= {"pull-requests", "id-token"}, f"{path.name}:{name}"
+
+
+def test_previews_run_the_policy_pack_and_comment_and_forks_get_no_secrets():
+    workflow = load(REPO / ".github/workflows/preview.yml")
+    assert workflow["on"] == {"pull_request": {"branches": ["main"]}}
+    for name in ("platform", "pipelines"):
+        job = jobs(workflow)[name]
+        assert "head.repo.full_name == github.repository" in job["if"]
+        [pulumi] = [s for s in job["steps"] if s.get("uses", "").startswith("pulumi/actions@")]
+        assert pulumi["with"]["command"] == "preview"
+        assert pulumi["with"]["comment-on-pr"] is True
+        assert pulumi["with"]["diff"] is True
+        assert pulumi["with"]["policyPacks"] == "policy"
+        assert pulumi["with"]["policyPackConfigs"] == "policy/config/${{ matrix.stack }}.json"
+        assert pulumi["with"]["cloud-url"] == "${{ env.PULUMI_BACKEND_URL }}"
+    assert jobs(workflow)["pipelines"]["strategy"]["matrix"]["project"] == \
+        "${{ fromJSON(needs.changes.outputs.pipelines) }}"
+    offline = jobs(workflow)["offline"]
+    assert "if" not in offline  # every PR, forks included: it needs no secret
+    assert "secrets." not in json.dumps(offline)
+
+
+def test_deploys_go_to_dev_then_to_prod_through_protected_environments():
+    deploy = load(REPO / ".github/workflows/deploy.yml")
+    assert deploy["on"]["push"] == {"branches": ["main"]}
+    assert jobs(deploy)["prod"]["needs"] == "dev"
+    assert {j["with"]["stack"] for j in jobs(deploy).values()} == {"dev", "prod"}
+    environment = load(REPO / ".github/workflows/deploy-environment.yml")
+    assert environment["concurrency"]["cancel-in-progress"] is False
+    for name in ("platform", "pipelines"):
+        job = jobs(environment)[name]
+        assert job["environment"] == "${{ inputs.stack }}"
+        [pulumi] = [s for s in job["steps"] if s.get("uses", "").startswith("pulumi/actions@")]
+        assert pulumi["with"]["command"] == "up"
+        assert pulumi["with"]["policyPacks"] == "policy"
+    assert "platform" in jobs(environment)["pipelines"]["needs"]
+
+
+def test_every_stack_the_workflows_use_has_a_policy_config():
+    for stack in ("dev", "prod"):
+        assert (REPO / "policy" / "config" / f"{stack}.json").is_file()
+        assert stack in platform_stacks(REPO)
+
+
+# --- which stacks a change touches ------------------------------------------------------------
+
+def test_the_repository_projects_are_found():
+    assert [(p.dir, p.name) for p in pipeline_projects(REPO)] == [("demo/data_engineering", "ecommerce-analytics")]
+    assert platform_stacks(REPO) == {"dev": "demo/platform/platform.dev.yaml", "local": "demo/platform/platform.yaml",
+                                     "prod": "demo/platform/platform.prod.yaml"}
+
+
+@pytest.mark.parametrize(("changed", "platform", "pipelines"), [
+    (["demo/platform/platform.prod.yaml"], ["prod"], []),
+    (["Pulumi.dev.yaml"], ["dev"], []),
+    (["demo/data_engineering/floe.yaml"], [], ["demo/data_engineering"]),
+    (["demo/data_engineering/semantic/orders.yml"], [], ["demo/data_engineering"]),
+    (["floe_infra/platform/storage.py"], ["dev", "local", "prod"], ["demo/data_engineering"]),
+    (["policy/config/prod.json"], ["dev", "local", "prod"], ["demo/data_engineering"]),
+    (["docs/ci.md", "README.md"], [], []),
+])
+def test_changes_map_to_the_stacks_they_touch(changed: list[str], platform: list[str], pipelines: list[str]):
+    result = affected(REPO, changed)
+    assert result.platform == platform
+    assert [p.dir for p in result.pipelines] == pipelines
+
+
+def test_the_stack_filter_and_everything():
+    assert affected(REPO, ["floe_infra/cli.py"], ["dev", "prod"]).platform == ["dev", "prod"]
+    assert affected(REPO, None, ["prod"]).platform == ["prod"]
