@@ -20,7 +20,7 @@ import yaml
 
 from floe_infra.pipeline.binding import PipelineBinding
 from floe_infra.pipeline.labels import pipeline_meta
-from floe_infra.telemetry import openlineage_env, otlp_env
+from floe_infra.runtime_env import RUNTIME_CATALOG, openlineage_env, otlp_env, pyiceberg_env_key
 
 MOUNT_PATH = "/etc/floe/runtime"
 DBT_PROFILE = "floe"
@@ -28,6 +28,7 @@ DBT_PROFILE = "floe"
 # two land on POLARIS_CLIENT_ID / POLARIS_CLIENT_SECRET, keys of the tenant's credentials Secret.
 CLIENT_ID_REF = "polaris-client-id"
 CLIENT_SECRET_REF = "polaris-client-secret"
+DUCKDB_PATH_ENV = "FLOE_DUCKDB_PATH"
 
 
 def compiled_platform(binding: PipelineBinding) -> dict[str, Any]:
@@ -91,7 +92,11 @@ def dbt_profile(binding: PipelineBinding) -> dict[str, Any]:
             settings |= {"s3_access_key_id": "{{ env_var('AWS_ACCESS_KEY_ID') }}",
                          "s3_secret_access_key": "{{ env_var('AWS_SECRET_ACCESS_KEY') }}"}
         output = {"path": ":memory:", "threads": 4, **output, "extensions": ["httpfs", "iceberg"],
-                  "settings": settings}
+                  "settings": settings,
+                  # Sources declared with `meta: {plugin: iceberg}` load from the pipeline's catalog.
+                  "plugins": [{"module": "iceberg", "config": {"catalog": RUNTIME_CATALOG}}]}
+        # A run may keep its database in a scratch file (to hand results on) instead of the profile's path.
+        output["path"] = f"{{{{ env_var('{DUCKDB_PATH_ENV}', '{output['path']}') }}}}"
     return {DBT_PROFILE: {"target": target, "outputs": {target: output}}}
 
 
@@ -117,6 +122,18 @@ def runtime_files(binding: PipelineBinding) -> dict[str, str]:
     }
 
 
+def pyiceberg_env(binding: PipelineBinding) -> dict[str, str]:
+    """pyiceberg's catalog `floe`: the pipeline's catalog, scoped to its principal role (the credential
+    comes from the tenant's Secret)."""
+    catalog = binding.contract.catalogs[binding.pipeline.catalog]
+    storage = binding.contract.storage[binding.pipeline.storage]
+    props = {"type": "rest", "uri": catalog.uri, "warehouse": catalog.warehouse,
+             "scope": f"PRINCIPAL_ROLE:{binding.tenant.principal_role}", "s3.region": storage.region}
+    if storage.endpoint:
+        props |= {"s3.endpoint": storage.endpoint, "s3.path-style-access": str(storage.path_style).lower()}
+    return {pyiceberg_env_key(key): value for key, value in props.items()}
+
+
 def runtime_env(binding: PipelineBinding) -> dict[str, str]:
     """Environment of the code location and its runs (no credential: those come from `envSecrets`)."""
     contract, pipeline = binding.contract, binding.pipeline
@@ -135,6 +152,7 @@ def runtime_env(binding: PipelineBinding) -> dict[str, str]:
     }
     if storage.endpoint:
         env["AWS_ENDPOINT_URL_S3"] = storage.endpoint
+    env |= pyiceberg_env(binding)
     endpoints, switches = contract.endpoints, contract.observability
     if endpoints.otlp_grpc and switches.get("traces") and pipeline.observability.traces:
         attributes = {**switches.get("attributes", {}), **pipeline.observability.attributes}

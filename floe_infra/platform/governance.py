@@ -25,6 +25,7 @@ from floe_infra.platform.kubernetes import object_meta
 from floe_infra.platform.secrets import PlatformSecrets, tenant_credentials_secret
 from floe_infra.polaris.grants import GovernancePlan, TenantPlan, plan_governance
 from floe_infra.polaris.resources import Catalog, CatalogRole, Namespace, Principal, PrincipalRole
+from floe_infra.runtime_env import pyiceberg_env_key
 from floe_infra.topology import Provisioner, Topology, provisioner_of
 
 REALM = "POLARIS"
@@ -142,10 +143,11 @@ class CatalogGovernance(pulumi.ComponentResource):
             metadata=object_meta(self._args.platform, tenant_credentials_secret(tenant.name), "catalog",
                                  self._args.namespace, **{"floe.dev/tenant": tenant.name}),
             type="Opaque",
-            # The key names are the environment variables floe-runtime reads.
+            # The key names are the environment variables floe-runtime and pyiceberg read.
             string_data=pulumi.Output.secret(pulumi.Output.all(principal.client_id, principal.client_secret).apply(
                 lambda creds: {"POLARIS_CLIENT_ID": creds[0], "POLARIS_CLIENT_SECRET": creds[1],
                                "POLARIS_CREDENTIAL": f"{creds[0]}:{creds[1]}",
+                               pyiceberg_env_key("credential"): f"{creds[0]}:{creds[1]}",
                                "POLARIS_SCOPE": f"PRINCIPAL_ROLE:{tenant.principal_role}"})),
             opts=pulumi.ResourceOptions(parent=self))
         self.principal_roles[tenant.name] = role

@@ -25,7 +25,7 @@ from floe_infra.platform.helm import chart_version, release_args
 from floe_infra.platform.kubernetes import object_meta
 from floe_infra.platform.resources import resource_profile, service_resources
 from floe_infra.platform.secrets import PlatformSecrets, storage_credentials_secret
-from floe_infra.telemetry import openlineage_env, otlp_env
+from floe_infra.runtime_env import openlineage_env, otlp_env
 from floe_infra.topology import Topology
 from floe_infra.versions import DAGSTER_CHART
 

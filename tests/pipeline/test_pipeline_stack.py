@@ -115,6 +115,16 @@ def test_the_runtime_environment_comes_from_the_contract_and_holds_no_credential
     assert env["FLOE_PLATFORM_FILE"] == "/etc/floe/runtime/platform.yaml"
     assert env["DBT_PROFILES_DIR"] == "/etc/floe/runtime"
     assert env["DUCKDB_MEMORY_LIMIT"] == "3GB"  # the platform's transform profile
+    # pyiceberg's catalog `floe` (dbt-duckdb's iceberg plugin, the pipeline's code); its credential
+    # comes from the tenant's Secret, not from here.
+    assert {k: v for k, v in env.items() if k.startswith("PYICEBERG_")} == {
+        "PYICEBERG_CATALOG__FLOE__TYPE": "rest",
+        "PYICEBERG_CATALOG__FLOE__URI": "http://floe-polaris.floe.svc.cluster.local:8181/api/catalog",
+        "PYICEBERG_CATALOG__FLOE__WAREHOUSE": "lakehouse",
+        "PYICEBERG_CATALOG__FLOE__SCOPE": "PRINCIPAL_ROLE:ecommerce_analytics",
+        "PYICEBERG_CATALOG__FLOE__S3__REGION": "us-east-1",
+        "PYICEBERG_CATALOG__FLOE__S3__ENDPOINT": "http://floe-minio.floe.svc.cluster.local:9000",
+        "PYICEBERG_CATALOG__FLOE__S3__PATH_STYLE_ACCESS": "true"}
     assert not [k for k in env if "SECRET" in k or "PASSWORD" in k or k.endswith("_KEY_ID")]
 
 
@@ -135,6 +145,8 @@ def test_runtime_files_are_the_pipeline_its_resolved_platform_profiles_and_a_dbt
     assert profile["type"] == "duckdb"
     assert profile["threads"] == 2
     assert profile["settings"]["s3_secret_access_key"] == "{{ env_var('AWS_SECRET_ACCESS_KEY') }}"
+    assert profile["plugins"] == [{"module": "iceberg", "config": {"catalog": "floe"}}]
+    assert profile["path"] == "{{ env_var('FLOE_DUCKDB_PATH', ':memory:') }}"
 
 
 def test_tables_live_in_the_tenant_namespace_through_the_deploy_endpoint_with_the_tenant_credential():

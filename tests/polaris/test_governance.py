@@ -93,6 +93,7 @@ def test_tenant_credentials_live_in_its_secret_and_in_secret_outputs_only():
     client_secret = fake_secret(principal.name)
     assert data == {"POLARIS_CLIENT_ID": "ecommerce-analytics-client-id", "POLARIS_CLIENT_SECRET": client_secret,
                     "POLARIS_CREDENTIAL": f"ecommerce-analytics-client-id:{client_secret}",
+                    "PYICEBERG_CATALOG__FLOE__CREDENTIAL": f"ecommerce-analytics-client-id:{client_secret}",
                     "POLARIS_SCOPE": "PRINCIPAL_ROLE:ecommerce_analytics"}
     assert rpc.is_rpc_secret(principal.outputs["client_secret"])
 

@@ -28,7 +28,7 @@ def demo(stack: str = "local") -> tuple[StackPreview, ...]:
 def pipeline_copy(tmp_path: Path) -> Path:
     """A copy of the demo pipeline project to modify."""
     target = tmp_path / "pipeline"
-    shutil.copytree(DEMO_PIPELINE.parent, target, ignore=shutil.ignore_patterns("__pycache__", ".floe"))
+    shutil.copytree(DEMO_PIPELINE.parent, target, ignore=shutil.ignore_patterns("__pycache__", ".floe", "target", "logs"))
     return target / "floe.yaml"
 
 
