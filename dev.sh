@@ -7,7 +7,8 @@ cd "$(dirname "$0")"
 
 PYTHON="${PYTHON:-python3}"
 VENV=".venv"
-REQUIREMENTS=(requirements.txt requirements-dev.txt pyproject.toml)
+REQUIREMENTS=(requirements.txt requirements-dev.txt requirements-demo.txt demo/data_engineering/requirements.txt
+              pyproject.toml)
 
 setup() {
   local stamp="$VENV/.floe-requirements"
@@ -19,7 +20,9 @@ setup() {
   echo "setting up $VENV (Python: $("$PYTHON" --version 2>&1))"
   [[ -x "$VENV/bin/python" ]] || "$PYTHON" -m venv "$VENV"
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+  # The demo pipeline's own dependencies (Dagster, dbt) too: its tests load and run it.
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt \
+    -r requirements-demo.txt
   echo "$wanted" > "$stamp"
 }
 

@@ -1,0 +1,1 @@
+"""Dagster definitions of the e-commerce analytics pipeline (the code location's module)."""
