@@ -45,3 +45,14 @@ def leaks(run: ProgramRun, secrets: set[str]) -> list[str]:
         if key not in run.secret_outputs and any(s in text for text, _ in strings(value) for s in secrets):
             found.append(f"stack output {key}")
     return sorted(set(found))
+
+
+def without_secret_wrappers(value: Any) -> Any:
+    """Inputs with secret wrappers removed, as an API server or a policy pack receives them."""
+    if rpc.is_rpc_secret(value):
+        return without_secret_wrappers(rpc.unwrap_rpc_secret(value))
+    if isinstance(value, dict):
+        return {k: without_secret_wrappers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [without_secret_wrappers(v) for v in value]
+    return value

@@ -8,7 +8,6 @@ from types import ModuleType
 
 import pytest
 import yaml
-from pulumi.runtime import rpc
 from pulumi_policy import (
     EnforcementLevel,
     PolicyCustomTimeouts,
@@ -20,6 +19,7 @@ from pulumi_policy import (
 from floe_infra.guardrails import RULES, enforcement_overrides
 from floe_infra.preview.runtime import ProgramRun
 from tests.conftest import REPO
+from tests.leaks import without_secret_wrappers
 from tests.pipeline.conftest import demo_pipeline, platform_run
 
 POLICY = REPO / "policy"
@@ -46,16 +46,8 @@ def policy_resource(type_: str, name: str, props: dict, protect: bool = False) -
 
 def stack_args(run: ProgramRun) -> StackValidationArgs:
     # CrossGuard hands policies plain property values (secrets unwrapped): so do we.
-    def plain(value):
-        if rpc.is_rpc_secret(value):
-            return plain(rpc.unwrap_rpc_secret(value))
-        if isinstance(value, dict):
-            return {k: plain(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [plain(v) for v in value]
-        return value
-
-    return StackValidationArgs([policy_resource(r.type, r.name, plain(r.inputs), r.protect) for r in run.resources])
+    return StackValidationArgs([policy_resource(r.type, r.name, without_secret_wrappers(r.inputs), r.protect)
+                                for r in run.resources])
 
 
 def validate(policy_id: str, args: StackValidationArgs) -> list[tuple[str, str | None]]:

@@ -6,7 +6,8 @@ into a located `Problem`.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Mapping
+from dataclasses import dataclass
 
 from floe_infra.config.catalog import CatalogType
 from floe_infra.config.pipeline import PipelineConfig
@@ -128,30 +129,74 @@ def check_table_names(pipeline: PipelineConfig) -> Iterator[Finding]:
 PIPELINE_CHECKS = (check_orchestration_references, check_table_names)
 
 
-def check_pipeline_against_platform(pipeline: PipelineConfig, platform: PlatformConfig) -> Iterator[Finding]:
-    """floe.yaml's profile, layer and identity references exist on the platform."""
-    for field, profiles in (("storage", platform.storage), ("catalog", platform.catalogs),
-                            ("compute", platform.compute)):
+@dataclass(frozen=True)
+class HostedTenant:
+    """A tenant as a pipeline is checked against it."""
+
+    service_account: str
+    principal_role: str
+    writes: Collection[str]
+
+
+@dataclass(frozen=True)
+class PlatformView:
+    """What a floe.yaml is checked against: read from platform.yaml (`validate`) or from the platform
+    stack's contract (a pipeline stack), so both apply the same rules.
+
+    Attributes:
+        name: How messages name the platform (`the platform`, `platform 'floe' (dev)`).
+        storage, catalogs, compute, layers: Profile and layer names.
+        tenants: Hosted pipelines by name.
+        orchestration: Whether it deploys Dagster (None: not known, not checked).
+        semantic: Whether it deploys Cube.
+    """
+
+    name: str
+    storage: Collection[str]
+    catalogs: Collection[str]
+    compute: Collection[str]
+    layers: Collection[str]
+    tenants: Mapping[str, HostedTenant]
+    orchestration: bool | None
+    semantic: bool
+
+
+def platform_view(platform: PlatformConfig) -> PlatformView:
+    """The view of a platform.yaml."""
+    services = platform.deployment.services
+    return PlatformView(
+        name="the platform", storage=platform.storage, catalogs=platform.catalogs, compute=platform.compute,
+        layers=platform.layers,
+        tenants={name: HostedTenant(t.service_account, t.principal_role, t.writes)
+                 for name, t in resolve_tenants(platform).items()},
+        orchestration=services.orchestration.deploy, semantic=services.semantic.deploy)
+
+
+def check_pipeline_against(pipeline: PipelineConfig, view: PlatformView) -> Iterator[Finding]:
+    """floe.yaml's profiles, layers, identity and services exist on the platform and are the tenant's."""
+    where = view.name
+    for field, profiles in (("storage", view.storage), ("catalog", view.catalogs), ("compute", view.compute)):
         ref = getattr(pipeline, field)
         if ref not in profiles:
-            yield (field,), f"{field} profile '{ref}' is not defined by the platform ({known_names(profiles)})"
-    for index, table in enumerate(pipeline.tables):
-        if table.layer not in platform.layers:
-            yield ("tables", index, "layer"), f"layer '{table.layer}' does not exist ({known_names(platform.layers)})"
-    tenants = resolve_tenants(platform)
-    tenant = tenants.get(pipeline.name)
+            yield (field,), f"{field} profile '{ref}' is not defined by {where} ({known_names(profiles)})"
+    tenant = view.tenants.get(pipeline.name)
     if tenant is None:
-        yield ("name",), (f"pipeline '{pipeline.name}' is not a tenant of this platform ({known_names(tenants)}); "
-                          f"the platform team onboards it with deployment.tenants.{pipeline.name}")
-        return
+        yield ("name",), (f"pipeline '{pipeline.name}' is not a tenant of {where} ({known_names(view.tenants)}); "
+                          f"the platform team onboards it with deployment.tenants.{pipeline.name} in platform.yaml")
     for field in ("service_account", "principal_role"):
-        given, expected = getattr(pipeline, field), getattr(tenant, field)
-        if given is not None and given != expected:
-            yield (field,), f"'{given}' does not match the platform's tenant '{pipeline.name}', which is '{expected}'"
+        given = getattr(pipeline, field)
+        if tenant is not None and given is not None and given != getattr(tenant, field):
+            yield (field,), f"'{given}' is not this pipeline's identity on {where}, which is '{getattr(tenant, field)}'"
     for index, table in enumerate(pipeline.tables):
-        if table.layer in platform.layers and table.layer not in tenant.writes:
+        if table.layer not in view.layers:
             yield ("tables", index, "layer"), (
-                f"tenant '{pipeline.name}' may not write layer '{table.layer}' (it writes: "
-                f"{', '.join(tenant.writes) or 'none'})")
-    if pipeline.consumption.enabled and not platform.deployment.services.semantic.deploy:
-        yield ("consumption", "enabled"), "the platform does not deploy Cube (deployment.services.semantic)"
+                f"layer '{table.layer}' does not exist on {where} ({known_names(view.layers)})")
+        elif tenant is not None and table.layer not in tenant.writes:
+            yield ("tables", index, "layer"), (
+                f"tenant '{pipeline.name}' may not write layer '{table.layer}' on {where} "
+                f"(it writes: {', '.join(tenant.writes) or 'none'})")
+    if pipeline.orchestration is not None and view.orchestration is False:
+        yield ("orchestration",), (f"{where} deploys no Dagster; remove `orchestration` or ask the platform team "
+                                   "to enable deployment.services.orchestration")
+    if pipeline.consumption.enabled and not view.semantic:
+        yield ("consumption", "enabled"), f"{where} deploys no Cube (deployment.services.semantic)"

@@ -111,7 +111,7 @@ def load_configuration(
     if platform is not None:
         for loaded in pipelines:
             problems += [loaded.document.problem(path, message) for path, message in
-                         checks.check_pipeline_against_platform(loaded.config, platform.config)]
+                         checks.check_pipeline_against(loaded.config, checks.platform_view(platform.config))]
     if problems or platform is None:
         raise ConfigError(problems)
     return platform, pipelines

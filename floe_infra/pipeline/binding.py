@@ -1,16 +1,15 @@
 """A floe.yaml bound to the platform contract it deploys onto.
 
 The pipeline stack never sees platform.yaml: it checks floe.yaml against the contract the
-platform stack exports (profiles, layers, identity, services) and reports every mismatch at
-the line of floe.yaml it concerns, as `floe-infra validate` does against platform.yaml.
+platform stack exports, with the same rules `floe-infra validate` applies against platform.yaml,
+and reports every mismatch at the line of floe.yaml it concerns.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
-from floe_infra.config.checks import Finding, known_names
+from floe_infra.config.checks import HostedTenant, PlatformView, check_pipeline_against
 from floe_infra.config.loader import Loaded
 from floe_infra.config.pipeline import PipelineConfig
 from floe_infra.config.tables import TableConfig
@@ -56,36 +55,14 @@ class PipelineBinding:
         return self.pipeline.orchestration is not None and self.contract.dagster is not None
 
 
-def contract_findings(pipeline: PipelineConfig, contract: PlatformContract) -> Iterator[Finding]:
-    """What in floe.yaml the platform behind `contract` cannot honour."""
-    where = f"platform '{contract.platform}' ({contract.environment})"
-    for field, profiles in (("storage", contract.storage), ("catalog", contract.catalogs),
-                            ("compute", contract.compute)):
-        ref = getattr(pipeline, field)
-        if ref not in profiles:
-            yield (field,), f"{field} profile '{ref}' is not defined by {where} ({known_names(profiles)})"
-    tenant = contract.tenants.get(pipeline.name)
-    if tenant is None:
-        yield ("name",), (f"pipeline '{pipeline.name}' is not a tenant of {where} ({known_names(contract.tenants)}); "
-                          f"ask the platform team to add deployment.tenants.{pipeline.name} to platform.yaml")
-        return
-    for field in ("service_account", "principal_role"):
-        given, expected = getattr(pipeline, field), getattr(tenant, field)
-        if given is not None and given != expected:
-            yield (field,), f"'{given}' is not this pipeline's identity on {where}, which is '{expected}'"
-    for index, table in enumerate(pipeline.tables):
-        if table.layer not in contract.layers:
-            yield ("tables", index, "layer"), (
-                f"layer '{table.layer}' does not exist on {where} ({known_names(contract.layers)})")
-        elif table.layer not in tenant.namespaces:
-            yield ("tables", index, "layer"), (
-                f"tenant '{pipeline.name}' may not write layer '{table.layer}' on {where} "
-                f"(it writes: {', '.join(tenant.writes) or 'none'})")
-    if pipeline.orchestration is not None and contract.dagster is None:
-        yield ("orchestration",), (f"{where} deploys no Dagster; remove `orchestration` or ask the platform team "
-                                   "to enable deployment.services.orchestration")
-    if pipeline.consumption.enabled and not contract.endpoints.cube_api:
-        yield ("consumption", "enabled"), f"{where} deploys no Cube (deployment.services.semantic)"
+def contract_view(contract: PlatformContract) -> PlatformView:
+    """The platform behind a contract, as floe.yaml is checked against it."""
+    return PlatformView(
+        name=f"platform '{contract.platform}' ({contract.environment})", storage=contract.storage,
+        catalogs=contract.catalogs, compute=contract.compute, layers=contract.layers,
+        tenants={name: HostedTenant(t.service_account, t.principal_role, list(t.namespaces))
+                 for name, t in contract.tenants.items()},
+        orchestration=contract.dagster is not None, semantic=bool(contract.endpoints.cube_api))
 
 
 def bind_pipeline(loaded: Loaded[PipelineConfig], contract: PlatformContract) -> PipelineBinding:
@@ -95,7 +72,7 @@ def bind_pipeline(loaded: Loaded[PipelineConfig], contract: PlatformContract) ->
         ConfigError: With every mismatch, located in floe.yaml.
     """
     problems = [loaded.document.problem(path, message)
-                for path, message in contract_findings(loaded.config, contract)]
+                for path, message in check_pipeline_against(loaded.config, contract_view(contract))]
     if problems:
         raise ConfigError(problems)
     return PipelineBinding(loaded.config, contract, contract.tenants[loaded.config.name])

@@ -5,21 +5,15 @@ from __future__ import annotations
 import pulumi_kubernetes as k8s
 
 from floe_infra.pipeline.binding import PipelineBinding
-from floe_infra.platform.kubernetes import PART_OF
+from floe_infra.platform.kubernetes import floe_labels
 
 PIPELINE_LABEL = "floe.dev/pipeline"
 
 
 def pipeline_labels(binding: PipelineBinding, component: str) -> dict[str, str]:
     """Labels that tell whose object it is: the pipeline, on which platform and environment."""
-    return {
-        "app.kubernetes.io/part-of": PART_OF,
-        "app.kubernetes.io/managed-by": "pulumi",
-        "app.kubernetes.io/component": component,
-        "floe.dev/platform": binding.contract.platform,
-        "floe.dev/environment": binding.contract.environment,
-        PIPELINE_LABEL: binding.name,
-    }
+    return {**floe_labels(binding.contract.platform, binding.contract.environment, component),
+            PIPELINE_LABEL: binding.name}
 
 
 def pipeline_meta(binding: PipelineBinding, name: str, component: str) -> k8s.meta.v1.ObjectMetaArgs:

@@ -17,15 +17,20 @@ from floe_infra.platform.resources import resource_profile
 PART_OF = "floe"
 
 
-def platform_labels(platform: PlatformConfig, component: str) -> dict[str, str]:
-    """Labels every platform object carries."""
+def floe_labels(platform: str, environment: str, component: str) -> dict[str, str]:
+    """Labels every object floe-infra creates carries (platform and pipeline stacks alike)."""
     return {
         "app.kubernetes.io/part-of": PART_OF,
         "app.kubernetes.io/managed-by": "pulumi",
         "app.kubernetes.io/component": component,
-        "floe.dev/platform": platform.deployment.name,
-        "floe.dev/environment": str(platform.deployment.environment),
+        "floe.dev/platform": platform,
+        "floe.dev/environment": environment,
     }
+
+
+def platform_labels(platform: PlatformConfig, component: str) -> dict[str, str]:
+    """Labels every platform object carries."""
+    return floe_labels(platform.deployment.name, str(platform.deployment.environment), component)
 
 
 def object_meta(platform: PlatformConfig, name: str, component: str, namespace: pulumi.Input[str],

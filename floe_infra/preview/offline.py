@@ -20,14 +20,13 @@ from typing import Any
 
 import yaml
 from nacl.public import PrivateKey
-from pulumi.runtime import rpc
 
 from floe_infra.contract import CONTRACT_OUTPUT
 from floe_infra.errors import FloeError
 from floe_infra.guardrails import SECRET, Enforcement, GuardedResource, StackFacts, Violation, evaluate, infer_facts
 from floe_infra.iceberg.plan import TablePlan
 from floe_infra.iceberg.resource import declared_plan
-from floe_infra.preview.runtime import ORGANIZATION, ProgramRun, fake_secret, run_program
+from floe_infra.preview.runtime import ORGANIZATION, ProgramRun, fake_secret, replace_secrets, run_program
 
 TABLE_TYPE = "pulumi-python:dynamic/iceberg:IcebergTable"
 PLATFORM_PROJECT = "floe-platform"
@@ -120,20 +119,11 @@ def _program(project_dir: Path) -> Any:
     return lambda: runpy.run_path(str(main), run_name="__main__")
 
 
-def _marked(value: Any) -> Any:
-    if rpc.is_rpc_secret(value):
-        return SECRET
-    if isinstance(value, dict):
-        return {k: _marked(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_marked(v) for v in value]
-    return value
-
-
 def guarded_stack(run: ProgramRun) -> tuple[list[GuardedResource], StackFacts]:
     """A run's resources and facts as the guardrails see them (secrets as `SECRET`)."""
-    resources = [GuardedResource(r.urn, r.type, r.name, _marked(r.inputs), r.protect) for r in run.resources]
-    outputs = {k: _marked(v) for k, v in run.outputs.items() if k not in run.secret_outputs}
+    resources = [GuardedResource(r.urn, r.type, r.name, replace_secrets(r.inputs, SECRET), r.protect)
+                 for r in run.resources]
+    outputs = {k: replace_secrets(v, SECRET) for k, v in run.outputs.items() if k not in run.secret_outputs}
     return resources, infer_facts(resources, outputs)
 
 

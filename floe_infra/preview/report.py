@@ -7,26 +7,18 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from pulumi.runtime import rpc
-
 from floe_infra import __version__
 from floe_infra.guardrails import Enforcement
 from floe_infra.iceberg.report import format_plans
 from floe_infra.preview.offline import StackPreview
-from floe_infra.preview.runtime import SECRET_MARKER, RegisteredResource
+from floe_infra.preview.runtime import SECRET_MARKER, RegisteredResource, replace_secrets
 
 JSON_FORMAT = 1
 
 
 def masked(value: Any) -> Any:
     """`value` with every secret replaced by `[secret]`."""
-    if rpc.is_rpc_secret(value):
-        return SECRET_MARKER
-    if isinstance(value, dict):
-        return {k: masked(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [masked(v) for v in value]
-    return value
+    return replace_secrets(value, SECRET_MARKER)
 
 
 def _metadata_name(inputs: dict[str, Any]) -> str | None:

@@ -33,6 +33,17 @@ def fake_secret(seed: str, length: int = 40) -> str:
     return "".join(_ALPHANUMERIC[b % len(_ALPHANUMERIC)] for b in digest)
 
 
+def replace_secrets(value: Any, marker: Any) -> Any:
+    """`value` (as registered) with every secret replaced by `marker`."""
+    if rpc.is_rpc_secret(value):
+        return marker
+    if isinstance(value, dict):
+        return {k: replace_secrets(v, marker) for k, v in value.items()}
+    if isinstance(value, list):
+        return [replace_secrets(v, marker) for v in value]
+    return value
+
+
 def deterministic_seal(public_key: str, credentials: dict[str, str], seed: str) -> str:
     """A libsodium sealed box whose ephemeral key derives from `seed`, so offline runs repeat exactly.
 

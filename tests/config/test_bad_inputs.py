@@ -422,7 +422,7 @@ def test_pipeline_profile_must_exist_on_the_platform(write_yaml):
 def test_pipeline_must_be_a_tenant_of_the_platform(write_yaml):
     problems = cross_problems(write_yaml, 'name: marketing\nversion: "1.0.0"\n')
     assert [(p.line, p.column, p.path) for p in problems] == [(1, 7, "name")]
-    assert "not a tenant of this platform (known: sales)" in problems[0].message
+    assert "not a tenant of the platform (known: sales)" in problems[0].message
     assert "deployment.tenants.marketing" in problems[0].message
 
 
@@ -441,8 +441,8 @@ def test_table_layer_must_exist_and_be_writable(write_yaml):
           - {name: b, layer: silver, columns: [{name: id, type: long}]}
         """)
     assert [(p.line, p.path, p.message) for p in problems] == [
-        (4, "tables[0].layer", "layer 'platinum' does not exist (known: bronze, silver)"),
-        (5, "tables[1].layer", "tenant 'sales' may not write layer 'silver' (it writes: bronze)"),
+        (4, "tables[0].layer", "layer 'platinum' does not exist on the platform (known: bronze, silver)"),
+        (5, "tables[1].layer", "tenant 'sales' may not write layer 'silver' on the platform (it writes: bronze)"),
     ]
 
 

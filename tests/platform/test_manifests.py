@@ -6,26 +6,15 @@ from typing import Any
 
 import kubernetes_validate
 import pytest
-from pulumi.runtime import rpc
 
+from tests.leaks import without_secret_wrappers
 from tests.platform.conftest import DEMO_STACKS, demo_run
 
 KUBERNETES_VERSION = "1.31"
 
 
-def plain(value: Any) -> Any:
-    """Inputs with secret wrappers removed, as the API server would receive them."""
-    if rpc.is_rpc_secret(value):
-        return plain(rpc.unwrap_rpc_secret(value))
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    return value
-
-
 def manifests(stack: str) -> list[tuple[str, dict[str, Any]]]:
-    objects = [(r.name, plain(r.inputs)) for r in demo_run(stack).resources
+    objects = [(r.name, without_secret_wrappers(r.inputs)) for r in demo_run(stack).resources
                if r.type.startswith("kubernetes:") and r.custom and "helm.sh" not in r.type
                and not r.type.startswith("pulumi:providers")]
     assert objects

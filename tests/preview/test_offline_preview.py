@@ -28,7 +28,8 @@ def demo(stack: str = "local") -> tuple[StackPreview, ...]:
 def pipeline_copy(tmp_path: Path) -> Path:
     """A copy of the demo pipeline project to modify."""
     target = tmp_path / "pipeline"
-    shutil.copytree(DEMO_PIPELINE.parent, target, ignore=shutil.ignore_patterns("__pycache__", ".floe", "target", "logs"))
+    skipped = shutil.ignore_patterns("__pycache__", ".floe", "target", "logs")
+    shutil.copytree(DEMO_PIPELINE.parent, target, ignore=skipped)
     return target / "floe.yaml"
 
 
