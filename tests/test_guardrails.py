@@ -55,9 +55,10 @@ FULL = {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "1", "
 # --- no-plaintext-secrets ------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("values", "expected"), [
-    ({"auth": {"rootPassword": "hunter2"}}, "values.auth.rootPassword holds a literal value under a credential key"),
-    ({"env": [{"name": "DSN", "value": "postgres://app:pw@db:5432/x"}]}, "a URL with a user and password"),
-    ({"aws": {"accessKeyId": "AKIAABCDEFGHIJKLMNOP"}}, "an AWS access key id"),
+    ({"auth": {"rootPassword": "fake-password-for-tests"}},
+     "values.auth.rootPassword holds a literal value under a credential key"),
+    ({"env": [{"name": "DSN", "value": "postgres://app:fake-password@db:5432/x"}]}, "a URL with a user and password"),
+    ({"aws": {"accessKeyId": "AKIAFAKEFAKEFAKEFAKE"}}, "an AWS access key id"),
     ({"password": SECRET}, "values.password holds a secret value"),
 ])
 def test_secrets_in_helm_values_are_violations(values: dict[str, Any], expected: str):
@@ -78,9 +79,9 @@ def test_references_to_secrets_are_not_violations(values: dict[str, Any]):
 
 def test_configmaps_labels_and_plain_outputs_are_scanned_too():
     configmap = resource(CONFIGMAP, "cm", {"metadata": {"name": "cm", "labels": {"floe.dev/secret-origin": "x"}},
-                                           "data": {"client_secret": "abc123"}})
+                                           "data": {"client_secret": "fake-secret-for-tests"}})
     labelled = resource(CONFIGMAP, "l", {"metadata": {"name": "l", "annotations": {"token": "ghp_" + "a" * 36}}})
-    facts = StackFacts("platform", "dev", outputs={"db": {"url": "mysql://root:pw@db/x"},
+    facts = StackFacts("platform", "dev", outputs={"db": {"url": "mysql://root:fake-password@db/x"},
                                                    "names": {"credentials_secret": "floe-s3-credentials"}})
     found = violations([configmap, labelled], facts, "no-plaintext-secrets")
     assert len(found) == 3
