@@ -10,9 +10,10 @@ a platform.yaml without the section deploy a complete, small platform.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
+from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, Field, TypeAdapter, ValidationError, model_validator
 
 from floe_infra.config.base import (
     FloeModel,
@@ -168,6 +169,51 @@ class TenantConfig(FloeModel):
     )
 
 
+ChartName = Literal["minio", "polaris", "jaeger", "dagster", "dagster-user-deployments", "cube", "cubestore"]
+
+
+class ChartSource(FloeModel):
+    """Where a chart is installed from instead of its public repository (air-gapped clusters, vendored charts)."""
+
+    repository: str | None = Field(
+        default=None,
+        description="A Helm repository serving the chart at the pinned version (an internal mirror), "
+                    "e.g. https://charts.example.internal/floe.",
+    )
+    path: str | None = Field(
+        default=None,
+        description="A chart directory, relative to the Pulumi project (keeps previews identical on every "
+                    "machine) or absolute.",
+    )
+
+    @model_validator(mode="after")
+    def check_one_source(self) -> Self:
+        """Exactly one of repository and path; a repository is an http(s) or oci URL."""
+        if (self.repository is None) == (self.path is None):
+            raise ValueError("give exactly one of repository (a Helm repository URL) and path (a chart directory)")
+        if self.repository is not None:
+            url = urlsplit(self.repository)
+            if url.scheme not in ("http", "https", "oci") or not url.netloc:
+                raise ValueError(f"repository '{self.repository}' is not a Helm repository URL: use "
+                                 "https://host/path (or oci://host/path)")
+        return self
+
+
+def parse_chart_sources(raw: object, origin: str) -> dict[str, ChartSource]:
+    """Chart sources from stack config (`floe:chartSources`), validated like platform.yaml's.
+
+    Raises:
+        ValueError: With every problem, each prefixed by `origin` and the chart name.
+    """
+    if not isinstance(raw, dict):
+        raise ValueError(f"{origin}: expected an object of chart name -> {{repository: URL}} or {{path: DIR}}")
+    try:
+        return TypeAdapter(dict[ChartName, ChartSource]).validate_python(raw)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise ValueError(f"{origin}: {problems}") from None
+
+
 class DeploymentConfig(FloeModel):
     """What this platform deploys and for whom (floe-infra's extension of platform.yaml)."""
 
@@ -189,6 +235,12 @@ class DeploymentConfig(FloeModel):
     allow_table_deletion: bool = Field(
         default=False,
         description="Let `pulumi destroy` delete catalogs and namespaces that still hold tables.",
+    )
+    chart_sources: dict[ChartName, ChartSource] = Field(
+        default_factory=dict,
+        description="Per chart, an internal Helm repository or a local chart directory to install from instead "
+                    "of the public repository in floe_infra/versions.py (the pinned version still applies). "
+                    "Stack config `floe:chartSources` overrides this per stack.",
     )
 
     @model_validator(mode="after")

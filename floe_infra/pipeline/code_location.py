@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
+from floe_infra.config.deployment import ChartSource
 from floe_infra.errors import FloeError
 from floe_infra.pipeline.binding import PipelineBinding
 from floe_infra.pipeline.labels import pipeline_labels
@@ -87,12 +89,14 @@ class CodeLocationArgs:
         image: The pipeline's image (its Dagster definitions, dbt project and dependencies).
         module: Python module of the Dagster `Definitions` inside the image.
         runtime: Resources the pods read (the runtime ConfigMaps), waited for before the release.
+        chart_sources: The stack's chart sources (`floe:chartSources`), by chart name.
     """
 
     binding: PipelineBinding
     image: ImageRef
     module: str
     runtime: pulumi.Resource
+    chart_sources: Mapping[str, ChartSource]
 
 
 def code_location_values(binding: PipelineBinding, image: ImageRef, module: str) -> dict[str, Any]:
@@ -144,6 +148,6 @@ class CodeLocation(pulumi.ComponentResource):
             f"{name}-release",
             release_args(chart, release=binding.tenant.code_location.name, namespace=binding.contract.namespace,
                          values=code_location_values(binding, args.image, args.module), service=None,
-                         from_local_copy=True),
+                         sources=args.chart_sources, from_local_copy=True),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[args.runtime]))
         self.register_outputs({"release": self.release.name})

@@ -8,6 +8,8 @@ Stack config (namespace `floe`):
 - `dagsterModule` (default `orchestration.definitions`): module of the Dagster definitions in the image.
 - `tenantKey` (secret): the private key from `floe-infra tenant keygen`; required with `tables`.
 - `kubeconfig` (optional, may be secret) and `kubeContext` (optional): how to reach the cluster.
+- `chartSources` (optional): `{"dagster-user-deployments": {"repository": URL} | {"path": DIR}}`, where the
+  code location's chart installs from instead of its public repository (air-gapped clusters).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import pulumi
 from pulumi.runtime.config import is_config_secret
 from pulumi.runtime.sync_await import _sync_await
 
+from floe_infra.config.deployment import ChartSource, parse_chart_sources
 from floe_infra.config.loader import load_pipeline
 from floe_infra.contract import CONTRACT_OUTPUT, PlatformContract, parse_contract
 from floe_infra.errors import ConfigError, ContractError, FloeError
@@ -88,6 +91,18 @@ def tenant_credential(binding: PipelineBinding, config: pulumi.Config) -> pulumi
     return pulumi.Output.secret(f"{credentials['client_id']}:{credentials['client_secret']}")
 
 
+def stack_chart_sources(config: pulumi.Config) -> dict[str, ChartSource]:
+    """`floe:chartSources`, validated.
+
+    Raises:
+        FloeError: When it is not an object of chart names to a repository URL or a chart directory.
+    """
+    try:
+        return parse_chart_sources(config.get_object("chartSources") or {}, "floe:chartSources")
+    except ValueError as exc:
+        raise FloeError(str(exc)) from None
+
+
 def _build(config: pulumi.Config) -> FloePipeline:
     loaded = load_pipeline(Path(pulumi.get_root_directory()) / config.get("pipelineFile", DEFAULT_PIPELINE_FILE))
     reference = pulumi.StackReference(platform_stack_name(config))
@@ -103,6 +118,7 @@ def _build(config: pulumi.Config) -> FloePipeline:
         module=config.get("dagsterModule", DEFAULT_DAGSTER_MODULE),
         credential=tenant_credential(binding, config),
         model_files=read_model_files(loaded) if binding.pipeline.consumption.enabled else {},
+        chart_sources=stack_chart_sources(config),
     )
     return FloePipeline(binding.name, args)
 

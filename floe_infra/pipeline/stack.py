@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
+from floe_infra.config.deployment import ChartSource
 from floe_infra.pipeline.binding import PipelineBinding
 from floe_infra.pipeline.code_location import CodeLocation, CodeLocationArgs, ImageRef
 from floe_infra.pipeline.runtime_config import RuntimeConfiguration
@@ -31,6 +32,7 @@ class PipelineArgs:
         module: Python module of its Dagster definitions inside the image.
         credential: The tenant's catalog credential (`id:secret`, a secret); required when it has tables.
         model_files: Its Cube model files by name, when `consumption.enabled`.
+        chart_sources: Where charts install from instead of their public repository (`floe:chartSources`).
     """
 
     binding: PipelineBinding
@@ -39,6 +41,7 @@ class PipelineArgs:
     module: str
     credential: pulumi.Output[str] | None
     model_files: dict[str, str] = field(default_factory=dict)
+    chart_sources: dict[str, ChartSource] = field(default_factory=dict)
 
 
 class FloePipeline(pulumi.ComponentResource):
@@ -62,7 +65,8 @@ class FloePipeline(pulumi.ComponentResource):
             if args.image is None:
                 raise ValueError("a pipeline with orchestration needs its image")
             self.code_location = CodeLocation(
-                f"{name}-code", CodeLocationArgs(binding, args.image, args.module, self.runtime), k8s_child)
+                f"{name}-code",
+                CodeLocationArgs(binding, args.image, args.module, self.runtime, args.chart_sources), k8s_child)
         self.tables = None
         if binding.pipeline.tables:
             if args.credential is None:

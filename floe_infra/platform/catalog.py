@@ -122,7 +122,8 @@ class CatalogServer(pulumi.ComponentResource):
         return k8s.helm.v3.Release(
             f"{self._base}-polaris",
             release_args(POLARIS_CHART, release=release, namespace=args.namespace, values=self.values(),
-                         service=platform.deployment.services.catalog),
+                         service=platform.deployment.services.catalog,
+                         sources=platform.deployment.chart_sources),
             opts=pulumi.ResourceOptions(parent=self, depends_on=depends))
 
     def _create_bootstrap_job(self) -> k8s.batch.v1.Job:

@@ -1,4 +1,9 @@
-"""Helm releases of upstream charts, pinned, atomic, and merged with platform.yaml's overrides."""
+"""Helm releases of upstream charts, pinned, atomic, and merged with platform.yaml's overrides.
+
+A chart comes from, in this order: a chart source of the stack (`floe:chartSources`) or of
+platform.yaml (`deployment.chart_sources`), a local copy made by `floe-infra charts fetch` for
+charts Helm cannot install from their repository, or the public repository pinned in versions.py.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from floe_infra.charts import local_chart_path
-from floe_infra.config.deployment import HelmServiceConfig
+from floe_infra.config.deployment import ChartSource, HelmServiceConfig
 from floe_infra.versions import Chart
 
 RELEASE_TIMEOUT_SECONDS = 900
@@ -33,18 +38,25 @@ def chart_version(chart: Chart, service: HelmServiceConfig | None) -> str:
 
 
 def release_args(chart: Chart, *, release: str, namespace: pulumi.Input[str], values: Mapping[str, Any],
-                 service: HelmServiceConfig | None, from_local_copy: bool = False) -> k8s.helm.v3.ReleaseArgs:
+                 service: HelmServiceConfig | None, sources: Mapping[str, ChartSource],
+                 from_local_copy: bool = False) -> k8s.helm.v3.ReleaseArgs:
     """Arguments of a pinned, atomic release; platform.yaml's `values` are merged last."""
     version = chart_version(chart, service)
-    merged = deep_merge(values, service.values if service else {})
-    if from_local_copy:
-        return k8s.helm.v3.ReleaseArgs(
-            name=release, chart=local_chart_path(chart, version), version=version, namespace=namespace,
-            values=merged, atomic=True, cleanup_on_fail=True, timeout=RELEASE_TIMEOUT_SECONDS, max_history=10)
+    source = sources.get(chart.name)
+    repository_opts = None
+    if source is not None and source.path is not None:
+        chart_ref = source.path
+    elif source is not None:
+        chart_ref = chart.name
+        repository_opts = k8s.helm.v3.RepositoryOptsArgs(repo=source.repository)
+    elif from_local_copy:
+        chart_ref = local_chart_path(chart, version)
+    else:
+        chart_ref = chart.name
+        repository_opts = k8s.helm.v3.RepositoryOptsArgs(repo=chart.repository)
     return k8s.helm.v3.ReleaseArgs(
-        name=release, chart=chart.name, version=version,
-        repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.repository),
-        namespace=namespace, values=merged, atomic=True, cleanup_on_fail=True,
+        name=release, chart=chart_ref, version=version, repository_opts=repository_opts, namespace=namespace,
+        values=deep_merge(values, service.values if service else {}), atomic=True, cleanup_on_fail=True,
         timeout=RELEASE_TIMEOUT_SECONDS, max_history=10)
 
 

@@ -98,7 +98,7 @@ class Orchestration(pulumi.ComponentResource):
             f"{name}-dagster",
             release_args(DAGSTER_CHART, release=self._names["release"], namespace=args.namespace,
                          values=self.values(), service=platform.deployment.services.orchestration,
-                         from_local_copy=True),
+                         sources=platform.deployment.chart_sources, from_local_copy=True),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[
                 args.database_ready, args.secrets.secrets[self._names["postgresql_secret"]],
                 self.env_configmap, self.transform_env_configmap, self.aws_configmap]))

@@ -4,6 +4,8 @@ Stack config (namespace `floe`):
 - `platformFile` (required): the stack's platform.yaml, relative to the project directory.
 - `kubeconfig` (optional, may be secret): kubeconfig path or content; default: the usual kubeconfig.
 - `kubeContext` (optional): the kubeconfig context to use.
+- `chartSources` (optional): per chart, `{"repository": URL}` or `{"path": DIR}` to install from instead of
+  the public repository, laid over platform.yaml's `deployment.chart_sources` (air-gapped clusters).
 - `secret-<name>` (optional, secret objects): values of Secrets platform.yaml references but does not
   generate, e.g. `pulumi config set --secret --path 'floe:secret-aws-credentials.AWS_SECRET_ACCESS_KEY' ...`.
 """
@@ -14,7 +16,9 @@ from pathlib import Path
 
 import pulumi
 
+from floe_infra.config.deployment import parse_chart_sources
 from floe_infra.config.loader import load_platform
+from floe_infra.config.platform import PlatformConfig
 from floe_infra.contract import CONTRACT_OUTPUT
 from floe_infra.errors import ConfigError
 from floe_infra.platform.kubernetes import ClusterAccess
@@ -27,6 +31,19 @@ def project_path(relative: str) -> Path:
     return Path(pulumi.get_root_directory()) / relative
 
 
+def with_stack_chart_sources(platform: PlatformConfig, config: pulumi.Config) -> PlatformConfig:
+    """platform.yaml with the stack's `floe:chartSources` laid over `deployment.chart_sources`."""
+    try:
+        overrides = parse_chart_sources(config.get_object("chartSources") or {}, "floe:chartSources")
+    except ValueError as exc:
+        raise pulumi.RunError(str(exc)) from None
+    if not overrides:
+        return platform
+    deployment = platform.deployment.model_copy(
+        update={"chart_sources": {**platform.deployment.chart_sources, **overrides}})
+    return platform.model_copy(update={"deployment": deployment})
+
+
 def run_platform() -> FloePlatform:
     """Build the platform of the current stack and export its contract."""
     config = pulumi.Config("floe")
@@ -35,7 +52,7 @@ def run_platform() -> FloePlatform:
     except ConfigError as exc:
         # A RunError is reported as the program's error message, without a Python traceback.
         raise pulumi.RunError(f"platform.yaml is invalid:\n{exc}") from None
-    platform = loaded.config
+    platform = with_stack_chart_sources(loaded.config, config)
     provided = {}
     for name, _ in referenced_secrets(platform):
         value = config.get_secret_object(f"secret-{name}")

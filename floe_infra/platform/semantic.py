@@ -86,12 +86,12 @@ class Semantic(pulumi.ComponentResource):
         self.cubestore = k8s.helm.v3.Release(
             f"{name}-cubestore",
             release_args(CUBESTORE_CHART, release=f"{platform.deployment.name}-cubestore", namespace=args.namespace,
-                         values=self.cubestore_values(), service=None),
+                         values=self.cubestore_values(), service=None, sources=platform.deployment.chart_sources),
             opts=pulumi.ResourceOptions(parent=self))
         self.cube = k8s.helm.v3.Release(
             f"{name}-cube",
             release_args(CUBE_CHART, release=release, namespace=args.namespace, values=self.cube_values(),
-                         service=svc),
+                         service=svc, sources=platform.deployment.chart_sources),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[
                 self.config, args.secrets.secrets[f"{platform.deployment.name}-cube-api"]]))
         self.register_outputs({"cube": self.cube.name, "cubestore": self.cubestore.name})

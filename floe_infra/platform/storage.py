@@ -114,7 +114,8 @@ class ObjectStorage(pulumi.ComponentResource):
         return k8s.helm.v3.Release(
             f"{self._base}-minio",
             release_args(MINIO_CHART, release=release, namespace=args.namespace, values=self._minio_values(),
-                         service=args.platform.deployment.services.object_storage),
+                         service=args.platform.deployment.services.object_storage,
+                         sources=args.platform.deployment.chart_sources),
             # The chart reads its root and user credentials from these Secrets at install time.
             opts=pulumi.ResourceOptions.merge(self._stateful, pulumi.ResourceOptions(depends_on=needed)),
         )

@@ -54,6 +54,7 @@ class Tracing(pulumi.ComponentResource):
         self.release = k8s.helm.v3.Release(
             f"{name}-jaeger",
             release_args(JAEGER_CHART, release=release, namespace=args.namespace,
-                         values=jaeger_values(args.platform), service=args.platform.deployment.services.tracing),
+                         values=jaeger_values(args.platform), service=args.platform.deployment.services.tracing,
+                         sources=args.platform.deployment.chart_sources),
             opts=pulumi.ResourceOptions(parent=self))
         self.register_outputs({"release": self.release.name})

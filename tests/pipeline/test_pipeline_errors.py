@@ -153,3 +153,9 @@ def test_an_invalid_floe_yaml_is_reported_with_its_location(tmp_path: Path):
     assert "floe.yaml:3:" in message
     assert "storage" in message
 
+
+
+def test_a_bad_chart_source_is_refused_with_the_config_key():
+    message = run_error(config={"floe:chartSources": '{"dagster-user-deployments": {"repository": "ftp://x"}}'})
+    assert "floe:chartSources: dagster-user-deployments" in message
+    assert "is not a Helm repository URL" in message

@@ -11,7 +11,7 @@ from floe_infra.polaris.sealing import unseal
 from floe_infra.preview.runtime import RegisteredResource
 from tests.conftest import DEMO_PIPELINE
 from tests.leaks import leaks, strings
-from tests.pipeline.conftest import demo_pipeline, platform_contract, tenant_keys
+from tests.pipeline.conftest import demo_pipeline, platform_contract, run_pipeline_stack, tenant_keys
 
 PIPELINE = "ecommerce-analytics"
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -101,6 +101,18 @@ def test_the_code_location_is_named_and_wired_as_the_platform_workspace_expects(
     # The release waits for the ConfigMaps its pods mount.
     dependencies = run.named(f"{PIPELINE}-code-release").dependencies
     assert {run.named(f"{PIPELINE}-runtime-{kind}").urn for kind in ("files", "env")} <= set(dependencies)
+
+
+def test_the_code_location_chart_installs_from_the_stacks_chart_source():
+    run = run_pipeline_stack(config={"floe:chartSources": '{"dagster-user-deployments": {"path": "charts/dud"}}'})
+    release = run.named(f"{PIPELINE}-code-release").inputs
+    assert release["chart"] == "charts/dud"
+    assert "repositoryOpts" not in release
+    mirrored = run_pipeline_stack(config={
+        "floe:chartSources": '{"dagster-user-deployments": {"repository": "https://charts.example.internal"}}'})
+    release = mirrored.named(f"{PIPELINE}-code-release").inputs
+    assert (release["chart"], release["repositoryOpts"]["repo"]) == (
+        "dagster-user-deployments", "https://charts.example.internal")
 
 
 def test_the_runtime_environment_comes_from_the_contract_and_holds_no_credential():

@@ -56,6 +56,38 @@ def test_chart_version_override_from_platform_yaml(write_yaml):
     assert polaris["values"]["image"] == {"repository": "apache/polaris", "tag": "1.8.0"}
 
 
+def test_chart_sources_from_platform_yaml_and_stack_config_replace_the_public_repository(write_yaml):
+    path = write_yaml("storage:\n  default: {bucket: floe-data}\n"
+                      "deployment:\n  chart_sources:\n"
+                      "    jaeger: {repository: 'https://charts.example.internal/floe'}\n"
+                      "    polaris: {repository: 'https://charts.example.internal/floe'}\n")
+    stack_sources = '{"polaris": {"path": "vendor/charts/polaris"}, "dagster": {"path": "vendor/charts/dagster"}}'
+    run = run_platform_stack(DEV, str(path), config={"floe:chartSources": stack_sources})
+    jaeger = release(run, "floe-tracing-jaeger").inputs
+    assert (jaeger["chart"], jaeger["repositoryOpts"]["repo"], jaeger["version"]) == (
+        "jaeger", "https://charts.example.internal/floe", JAEGER_CHART.version)
+    # The stack's source wins over platform.yaml's; a local directory has no repository.
+    polaris = release(run, "floe-catalog-polaris").inputs
+    assert polaris["chart"] == "vendor/charts/polaris"
+    assert "repositoryOpts" not in polaris
+    assert release(run, "floe-orchestration-dagster").inputs["chart"] == "vendor/charts/dagster"
+    # Charts without a source keep their public repository.
+    assert release(run, "floe-semantic-cube").inputs["repositoryOpts"]["repo"] == CUBE_CHART.repository
+
+
+@pytest.mark.parametrize(("sources", "message"), [
+    ('{"jaeger": {"path": "a", "repository": "https://x.example/charts"}}', "exactly one of repository"),
+    ('{"jaeger": {}}', "exactly one of repository"),
+    ('{"jaeger": {"repository": "charts.example.internal"}}', "is not a Helm repository URL"),
+    ('{"grafana": {"path": "charts/grafana"}}', "grafana"),
+    ('["jaeger"]', "expected an object"),
+])
+def test_bad_chart_sources_in_stack_config_stop_the_program_with_the_reason(sources: str, message: str):
+    with pytest.raises(Exception, match=message) as caught:
+        run_platform_stack(LOCAL, "demo/platform/platform.yaml", config={"floe:chartSources": sources})
+    assert "floe:chartSources" in str(caught.value)
+
+
 def test_local_minio_is_standalone_with_buckets_users_from_secrets_and_no_default_user():
     minio = values(demo_run(LOCAL), "floe-storage-minio")
     assert minio["mode"] == "standalone"
