@@ -2,7 +2,7 @@
 
 A `secret_ref` in platform.yaml names a Secret in the platform namespace. Three origins:
 - generated: the platform deploys the service that owns the credential, so it generates the
-  value (pulumi-random) and creates the Secret;
+  value (`GeneratedPassword`) and creates the Secret;
 - provided: the stack config holds it (`pulumi config set --secret --path 'floe:secret-<name>.<KEY>'`),
   and the platform creates the Secret from it;
 - external: the Secret must already exist (External Secrets, Vault, Sealed Secrets...).
@@ -17,11 +17,11 @@ from enum import StrEnum
 
 import pulumi
 import pulumi_kubernetes as k8s
-import pulumi_random as random
 
 from floe_infra.config.base import SecretReference
 from floe_infra.config.credentials import CredentialMode
 from floe_infra.config.platform import PlatformConfig
+from floe_infra.platform.generated import GeneratedPassword
 from floe_infra.platform.kubernetes import object_meta
 from floe_infra.topology import Provisioner, Topology, provisioner_of
 
@@ -182,7 +182,7 @@ class PlatformSecrets(pulumi.ComponentResource):
     """Generated and provided Secrets of the platform, plus handles on generated values."""
 
     secrets: dict[str, k8s.core.v1.Secret]
-    passwords: dict[str, random.RandomPassword]
+    passwords: dict[str, GeneratedPassword]
     specs: dict[str, SecretSpec]
 
     def __init__(self, name: str, platform: PlatformConfig, specs: Mapping[str, SecretSpec],
@@ -209,11 +209,10 @@ class PlatformSecrets(pulumi.ComponentResource):
             )
         self.register_outputs({"secrets": sorted(self.secrets)})
 
-    def _password(self, name: str, source: Random) -> random.RandomPassword:
+    def _password(self, name: str, source: Random) -> GeneratedPassword:
         if source.id not in self.passwords:
-            self.passwords[source.id] = random.RandomPassword(
-                f"{name}-{source.id}", length=source.length, special=False,
-                opts=pulumi.ResourceOptions(parent=self))
+            self.passwords[source.id] = GeneratedPassword(
+                f"{name}-{source.id}", length=source.length, opts=pulumi.ResourceOptions(parent=self))
         return self.passwords[source.id]
 
     def _value(self, name: str, source: KeySource) -> pulumi.Input[str]:

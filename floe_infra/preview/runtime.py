@@ -22,6 +22,8 @@ from pulumi.runtime import mocks, rpc, settings
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from floe_infra.platform import generated
+
 ORGANIZATION = "organization"
 SECRET_MARKER = "[secret]"
 _ALPHANUMERIC = string.ascii_letters + string.digits
@@ -121,10 +123,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
             state["client_secret"] = pulumi.Output.secret(credentials["client_secret"])
             key = self.tenant_public_key or args.inputs.get("public_key")
             state["sealed_credentials"] = deterministic_seal(key, credentials, args.name) if key else None
-        if args.typ == "random:index/randomPassword:RandomPassword":
-            length = int(args.inputs.get("length", 40))
-            state["result"] = pulumi.Output.secret(fake_secret(args.name, length))
-            state["bcryptHash"] = pulumi.Output.secret(fake_secret(args.name + "-bcrypt", 60))
+        if args.typ == generated.TYPE:
+            state["result"] = pulumi.Output.secret(fake_secret(args.name, int(args.inputs["length"])))
         return f"{args.name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import pytest
 from pulumi.runtime import rpc
 
+from floe_infra.platform import generated
 from floe_infra.preview.runtime import ProgramRun, fake_secret
 from tests.conftest import compat_files
 from tests.leaks import leaks, strings
 from tests.platform.conftest import DEMO_STACKS, SECRET, demo_run, run_platform_stack
 
-PASSWORD = "random:index/randomPassword:RandomPassword"
+PASSWORD = generated.TYPE
 PRINCIPAL = "pulumi-python:dynamic/polaris:Principal"
 PROVIDED = "s3cr3t-provided-by-config-0123456789"
 

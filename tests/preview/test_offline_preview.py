@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from floe_infra.cli import main
+from floe_infra.platform import generated
 from floe_infra.preview.diff import load_document, markdown_diff
 from floe_infra.preview.offline import StackPreview, offline_preview, stack_config
 from floe_infra.preview.report import dot_graph, json_document, text_report
@@ -60,10 +61,10 @@ def test_the_json_lists_every_helm_release_with_chart_repository_version_namespa
 def test_secrets_are_masked_in_the_json():
     previews = demo()
     document = json_document(previews)
-    generated = {fake_secret(r.name, int(r.inputs["length"])) for p in previews
-                 for r in p.run.of_type("random:index/randomPassword:RandomPassword")}
-    assert generated
-    assert not [s for s in generated if s in document]
+    values = {fake_secret(r.name, int(r.inputs["length"])) for p in previews
+              for r in p.run.of_type(generated.TYPE)}
+    assert values
+    assert not [s for s in values if s in document]
     assert '"stringData": "[secret]"' in document
 
 
