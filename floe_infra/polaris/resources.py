@@ -1,7 +1,10 @@
 """Pulumi dynamic resources owning Polaris' contents: catalogs, namespaces, roles, grants, principals.
 
 Each resource reconciles: it reads Polaris first and writes only what differs, so re-running an
-unchanged stack makes no write call. Every provider is stateless (safe to pickle); the admin
+unchanged stack makes no write call. `read` (what `pulumi refresh` calls) reports what Polaris holds
+now: an object deleted outside floe-infra reads as gone (the next `pulumi up` recreates it), and a
+grant, role assignment or managed property changed outside it reads as drift that the next
+`pulumi up` puts back. Every provider is stateless (safe to pickle); the admin
 credential arrives as a secret input and stays secret in state and outputs. A tenant principal's
 credentials are secret outputs, optionally also sealed to the tenant's public key.
 """
@@ -82,6 +85,16 @@ class CatalogProvider(_Provider):
             current = client.update_catalog(name, current["entityVersion"], props["properties"], props["storage"])
         return self.outputs(props, entity_version=current.get("entityVersion"))
 
+    def read(self, id_: str, props: dict[str, Any]) -> dynamic.ReadResult:
+        current = client_for(props).get_catalog(props["name"])
+        if current is None:
+            return dynamic.ReadResult(None, {})
+        # Only what floe-infra manages: keys Polaris adds on its own are not drift.
+        properties = {k: v for k, v in current.get("properties", {}).items() if k in props["properties"]}
+        storage = {k: v for k, v in current.get("storageConfigInfo", {}).items() if k in props["storage"]}
+        return dynamic.ReadResult(id_, {**props, "properties": properties, "storage": storage,
+                                        "entity_version": current.get("entityVersion")})
+
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         client = client_for(props)
         name = props["name"]
@@ -137,6 +150,13 @@ class NamespaceProvider(_Provider):
             client.update_namespace_properties(catalog, levels, updates, removals)
         return self.outputs(props)
 
+    def read(self, id_: str, props: dict[str, Any]) -> dynamic.ReadResult:
+        have = client_for(props).get_namespace(props["catalog"], props["namespace"])
+        if have is None:
+            return dynamic.ReadResult(None, {})
+        return dynamic.ReadResult(id_, {**props, "properties": {k: v for k, v in have.items()
+                                                                if k in props["properties"]}})
+
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         client = client_for(props)
         catalog, levels = props["catalog"], props["namespace"]
@@ -183,6 +203,18 @@ class CatalogRoleProvider(_Provider):
             client.revoke_grant(catalog, role, have[key])
         return self.outputs(props)
 
+    def read(self, id_: str, props: dict[str, Any]) -> dynamic.ReadResult:
+        client = client_for(props)
+        if client.get_catalog_role(props["catalog"], props["name"]) is None:
+            return dynamic.ReadResult(None, {})
+        grants = sorted(client.grants(props["catalog"], props["name"]), key=lambda g: str(_grant_key(g)))
+        return dynamic.ReadResult(id_, {**props, "grants": grants})
+
+    def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.DiffResult:
+        # Grants are a set: the same grants in another order are no change.
+        same = {_grant_key(g) for g in olds.get("grants", [])} == {_grant_key(g) for g in news.get("grants", [])}
+        return super().diff(id_, {**olds, "grants": news.get("grants")} if same else olds, news)
+
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         client_for(props).delete_catalog_role(props["catalog"], props["name"])
 
@@ -219,6 +251,22 @@ class PrincipalRoleProvider(_Provider):
             for role in sorted(have - want.get(catalog, set())):
                 client.revoke_catalog_role(name, catalog, role)
         return self.outputs(props)
+
+    def read(self, id_: str, props: dict[str, Any]) -> dynamic.ReadResult:
+        client = client_for(props)
+        name = props["name"]
+        if client.get_principal_role(name) is None:
+            return dynamic.ReadResult(None, {})
+        catalogs = sorted({entry["catalog"] for entry in props["catalog_roles"]})
+        live = [{"catalog": c, "role": r} for c in catalogs for r in sorted(client.catalog_roles_of(name, c))]
+        return dynamic.ReadResult(id_, {**props, "catalog_roles": live})
+
+    def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.DiffResult:
+        def assigned(props: dict[str, Any]) -> set[tuple[str, str]]:
+            return {(e["catalog"], e["role"]) for e in props.get("catalog_roles") or []}
+
+        same = assigned(olds) == assigned(news)
+        return super().diff(id_, {**olds, "catalog_roles": news.get("catalog_roles")} if same else olds, news)
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         client_for(props).delete_principal_role(props["name"])
@@ -266,6 +314,17 @@ class PrincipalProvider(_Provider):
             sealed = None
         return self.outputs(props, client_id=credentials["client_id"], client_secret=credentials["client_secret"],
                             sealed_credentials=sealed)
+
+    def read(self, id_: str, props: dict[str, Any]) -> dynamic.ReadResult:
+        client = client_for(props)
+        if client.get_principal(props["name"]) is None:
+            return dynamic.ReadResult(None, {})
+        # Credentials cannot be read back (Polaris shows a secret once); roles can.
+        return dynamic.ReadResult(id_, {**props, "principal_roles": sorted(client.principal_roles_of(props["name"]))})
+
+    def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.DiffResult:
+        same = set(olds.get("principal_roles") or []) == set(news.get("principal_roles") or [])
+        return super().diff(id_, {**olds, "principal_roles": news.get("principal_roles")} if same else olds, news)
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         client_for(props).delete_principal(props["name"])
