@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pulumi
 from pulumi.runtime.config import is_config_secret
-from pulumi.runtime.sync_await import _sync_await
 
 from floe_infra.config.deployment import ChartSource, parse_chart_sources
 from floe_infra.config.loader import load_pipeline
@@ -32,6 +31,8 @@ from floe_infra.platform.kubernetes import ClusterAccess
 from floe_infra.polaris.sealing import unseal
 
 PLATFORM_PROJECT = "floe-platform"
+# The engine's builtin function behind StackReference (pulumi/pkg resource/deploy/builtins.go).
+READ_STACK_OUTPUTS = "pulumi:pulumi:readStackOutputs"
 DEFAULT_PIPELINE_FILE = "floe.yaml"
 DEFAULT_DAGSTER_MODULE = "orchestration.definitions"
 
@@ -45,20 +46,20 @@ def platform_stack_name(config: pulumi.Config) -> str:
     return config.get("platformStack") or f"{pulumi.get_organization()}/{PLATFORM_PROJECT}/{pulumi.get_stack()}"
 
 
-def read_contract(reference: pulumi.StackReference) -> PlatformContract:
+def read_contract(stack_name: str) -> PlatformContract:
     """The platform's contract, read and validated before any resource is declared.
 
-    The contract decides which resources exist, so it is read synchronously (as the SDK reads
-    config and invoke results), not inside an `apply` where resources would hide from previews.
+    The contract decides which resources exist, so it is read synchronously (as config and invoke
+    results are), not inside an `apply` where resources would hide from previews: through the
+    engine's builtin `readStackOutputs` function, the same read a StackReference makes.
 
     Raises:
         ContractError: When the output is missing, malformed, or of another major version.
     """
-    details = _sync_await(reference.get_output_details(CONTRACT_OUTPUT))
-    raw = details.value if details.value is not None else details.secret_value
+    result = pulumi.runtime.invoke(READ_STACK_OUTPUTS, {"name": stack_name})
+    raw = ((result.value or {}).get("outputs") or {}).get(CONTRACT_OUTPUT)
     if raw is None:
-        name = _sync_await(reference.name.future())
-        raise ContractError(f"the platform stack {name} exports no `{CONTRACT_OUTPUT}` output: is it the right "
+        raise ContractError(f"the platform stack {stack_name} exports no `{CONTRACT_OUTPUT}` output: is it the right "
                             "stack (floe:platformStack), and has `pulumi up` run on it?")
     return parse_contract(raw)
 
@@ -105,8 +106,10 @@ def stack_chart_sources(config: pulumi.Config) -> dict[str, ChartSource]:
 
 def _build(config: pulumi.Config) -> FloePipeline:
     loaded = load_pipeline(Path(pulumi.get_root_directory()) / config.get("pipelineFile", DEFAULT_PIPELINE_FILE))
-    reference = pulumi.StackReference(platform_stack_name(config))
-    binding = bind_pipeline(loaded, read_contract(reference))
+    platform_stack = platform_stack_name(config)
+    # Registered so that state (and Pulumi Cloud) shows which platform stack this one builds on.
+    pulumi.StackReference(platform_stack)
+    binding = bind_pipeline(loaded, read_contract(platform_stack))
     image_text = config.get("image")
     if binding.deploys_code_location and image_text is None:
         raise FloeError("floe:image is not set: `pulumi config set floe:image registry/repository:tag` "

@@ -24,6 +24,9 @@ from pulumi.runtime.sync_await import _sync_await
 
 from floe_infra.platform import generated
 
+# The engine's builtin function behind StackReference (the pipeline program reads its contract with it).
+READ_STACK_OUTPUTS = "pulumi:pulumi:readStackOutputs"
+
 ORGANIZATION = "organization"
 SECRET_MARKER = "[secret]"
 _ALPHANUMERIC = string.ascii_letters + string.digits
@@ -127,8 +130,12 @@ class RecordingMocks(pulumi.runtime.Mocks):
             state["result"] = pulumi.Output.secret(fake_secret(args.name, int(args.inputs["length"])))
         return f"{args.name}-id", state
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
-        return {}, None
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+        if args.token == READ_STACK_OUTPUTS:
+            name = str(args.args.get("name"))
+            outputs, secret_names = self.stack_references.get(name, ({}, []))
+            return {"name": name, "outputs": outputs, "secretOutputNames": secret_names}
+        return {}
 
 
 class RecordingMonitor(mocks.MockMonitor):
