@@ -22,7 +22,7 @@ import pulumi_kubernetes as k8s
 from floe_infra.config.deployment import ChartSource
 from floe_infra.errors import FloeError
 from floe_infra.pipeline.binding import PipelineBinding
-from floe_infra.pipeline.labels import pipeline_labels
+from floe_infra.pipeline.labels import pipeline_chart_labels
 from floe_infra.pipeline.runtime_config import MOUNT_PATH, env_configmap, files_configmap
 from floe_infra.platform.helm import release_args
 from floe_infra.versions import DAGSTER_USER_DEPLOYMENTS_CHART
@@ -117,7 +117,7 @@ def code_location_values(binding: PipelineBinding, image: ImageRef, module: str)
         "includeConfigInLaunchedRuns": {"enabled": True},
         "envConfigMaps": [{"name": env_configmap(binding)}],
         "envSecrets": secrets,
-        "labels": pipeline_labels(binding, "code-location"),
+        "labels": pipeline_chart_labels(binding, "code-location"),
         "resources": {"requests": resources.requests, "limits": resources.limits},
         "volumes": [{"name": RUNTIME_VOLUME, "configMap": {"name": files_configmap(binding)}}],
         "volumeMounts": [{"name": RUNTIME_VOLUME, "mountPath": MOUNT_PATH, "readOnly": True}],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pulumi_kubernetes as k8s
 
 from floe_infra.pipeline.binding import PipelineBinding
-from floe_infra.platform.kubernetes import floe_labels
+from floe_infra.platform.kubernetes import chart_labels, floe_labels
 
 PIPELINE_LABEL = "floe.dev/pipeline"
 
@@ -13,6 +13,12 @@ PIPELINE_LABEL = "floe.dev/pipeline"
 def pipeline_labels(binding: PipelineBinding, component: str) -> dict[str, str]:
     """Labels that tell whose object it is: the pipeline, on which platform and environment."""
     return {**floe_labels(binding.contract.platform, binding.contract.environment, component),
+            PIPELINE_LABEL: binding.name}
+
+
+def pipeline_chart_labels(binding: PipelineBinding, component: str) -> dict[str, str]:
+    """Labels of what the pipeline's chart renders (never a key the chart owns, see `chart_labels`)."""
+    return {**chart_labels(binding.contract.platform, binding.contract.environment, component),
             PIPELINE_LABEL: binding.name}
 
 

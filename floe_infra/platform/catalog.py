@@ -17,7 +17,7 @@ import pulumi_kubernetes as k8s
 from floe_infra.config.credentials import CredentialMode
 from floe_infra.config.platform import PlatformConfig
 from floe_infra.platform.helm import env_list, release_args, secret_env
-from floe_infra.platform.kubernetes import env_from_secret, object_meta, platform_labels
+from floe_infra.platform.kubernetes import env_from_secret, object_meta, platform_chart_labels, platform_labels
 from floe_infra.platform.resources import JOB_RESOURCES, service_resources
 from floe_infra.platform.secrets import (
     PlatformSecrets,
@@ -75,7 +75,7 @@ class CatalogServer(pulumi.ComponentResource):
             "replicaCount": svc.replicas,
             "resources": service_resources(platform, "catalog"),
             "realmContext": {"realms": [REALM]},
-            "podLabels": platform_labels(platform, "catalog"),
+            "podLabels": platform_chart_labels(platform, "catalog"),
             # One shared signing key, so tokens stay valid across restarts and replicas.
             "authentication": {"tokenBroker": {
                 "type": "symmetric-key",

@@ -28,6 +28,22 @@ def floe_labels(platform: str, environment: str, component: str) -> dict[str, st
     }
 
 
+def chart_labels(platform: str, environment: str, component: str) -> dict[str, str]:
+    """Labels floe-infra adds to what a Helm chart renders.
+
+    Charts own the `app.kubernetes.io/*` keys of their objects: `component`, `name` and `instance`
+    are in their selectors (a pod template label that differs makes the API server refuse the
+    workload) and Helm sets `managed-by: Helm`. Ours go under `floe.dev/`, plus `part-of`.
+    """
+    return {"app.kubernetes.io/part-of": PART_OF, "floe.dev/platform": platform, "floe.dev/environment": environment,
+            "floe.dev/component": component}
+
+
+def platform_chart_labels(platform: PlatformConfig, component: str) -> dict[str, str]:
+    """`chart_labels` of a platform service."""
+    return chart_labels(platform.deployment.name, str(platform.deployment.environment), component)
+
+
 def platform_labels(platform: PlatformConfig, component: str) -> dict[str, str]:
     """Labels every platform object carries."""
     return floe_labels(platform.deployment.name, str(platform.deployment.environment), component)

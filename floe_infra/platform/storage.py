@@ -11,7 +11,7 @@ import pulumi_kubernetes as k8s
 
 from floe_infra.config.platform import PlatformConfig
 from floe_infra.platform.helm import release_args
-from floe_infra.platform.kubernetes import PART_OF
+from floe_infra.platform.kubernetes import platform_chart_labels
 from floe_infra.platform.resources import JOB_RESOURCES, service_resources
 from floe_infra.platform.secrets import PlatformSecrets, storage_credentials_secret
 from floe_infra.topology import BucketPlan, Provisioner, Topology
@@ -93,7 +93,7 @@ class ObjectStorage(pulumi.ComponentResource):
             "makeUserJob": {"resources": JOB_RESOURCES},
             "makePolicyJob": {"resources": JOB_RESOURCES},
             "customCommandJob": {"resources": JOB_RESOURCES},
-            "podLabels": {"app.kubernetes.io/part-of": PART_OF},
+            "podLabels": platform_chart_labels(platform, "object-storage"),
         }
         local = platform.infrastructure.network.local_access
         if local.enabled and local.access_type == "nodeport":

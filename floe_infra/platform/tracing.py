@@ -10,7 +10,7 @@ import pulumi_kubernetes as k8s
 
 from floe_infra.config.platform import PlatformConfig
 from floe_infra.platform.helm import env_list, release_args
-from floe_infra.platform.kubernetes import platform_labels
+from floe_infra.platform.kubernetes import platform_chart_labels
 from floe_infra.platform.resources import service_resources
 from floe_infra.topology import Topology
 from floe_infra.versions import JAEGER_CHART
@@ -34,7 +34,7 @@ def jaeger_values(platform: PlatformConfig) -> dict[str, Any]:
             "replicas": 1,
             "resources": service_resources(platform, "tracing"),
             "extraEnv": env_list({"TZ": platform.infrastructure.timezone}),
-            "podLabels": platform_labels(platform, "tracing"),
+            "podLabels": platform_chart_labels(platform, "tracing"),
             "service": {"type": "ClusterIP"},
         },
     }

@@ -98,6 +98,8 @@ def test_the_code_location_is_named_and_wired_as_the_platform_workspace_expects(
     assert deployment["volumeMounts"] == [{"name": "floe-runtime", "mountPath": "/etc/floe/runtime",
                                            "readOnly": True}]
     assert deployment["labels"]["floe.dev/pipeline"] == PIPELINE
+    # The chart selects its pods by app.kubernetes.io/* and Helm owns managed-by: none of ours there.
+    assert [k for k in deployment["labels"] if k.startswith("app.kubernetes.io/")] == ["app.kubernetes.io/part-of"]
     # The release waits for the ConfigMaps its pods mount.
     dependencies = run.named(f"{PIPELINE}-code-release").dependencies
     assert {run.named(f"{PIPELINE}-runtime-{kind}").urn for kind in ("files", "env")} <= set(dependencies)

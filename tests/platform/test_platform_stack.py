@@ -371,3 +371,27 @@ def test_invalid_platform_file_fails_the_program_with_located_problems(write_yam
     path = write_yaml("storage:\n  default: {bucket: Bad_Name}\n")
     with pytest.raises(pulumi.RunError, match=r"platform.yaml is invalid:\n.*:2:21: storage.default.bucket"):
         run_platform_stack(DEV, str(path))
+
+
+def _label_maps(node, path=""):
+    """Every mapping under a key ending in `labels`/`Labels` in Helm values, with where it is."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if isinstance(value, dict) and str(key).lower().endswith("labels"):
+                yield f"{path}.{key}", value
+            yield from _label_maps(value, f"{path}.{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _label_maps(value, f"{path}[{index}]")
+
+
+@pytest.mark.parametrize("stack", [LOCAL, DEV, PROD])
+def test_no_label_of_ours_overrides_a_key_the_charts_own(stack: str):
+    # Charts select pods by app.kubernetes.io/{name,instance,component} and Helm sets managed-by:
+    # a podLabels entry for one of them makes the API server refuse the workload (Jaeger) or lies.
+    owned = []
+    for resource in demo_run(stack).of_type(RELEASE):
+        for where, labels in _label_maps(resource.inputs["values"]):
+            owned += [f"{resource.name}{where}.{k}" for k in labels
+                      if k.startswith("app.kubernetes.io/") and k != "app.kubernetes.io/part-of"]
+    assert owned == []
