@@ -45,6 +45,33 @@ MARQUEZ_WEB_IMAGE = Image("marquezproject/marquez-web", "0.51.1")
 POSTGRES_IMAGE = Image("postgres", "16.10-bookworm")
 CUBE_IMAGE = Image("cubejs/cube", "v1.5.3")
 CUBESTORE_IMAGE = Image("cubejs/cubestore", "v1.5.3")
+BUSYBOX_IMAGE = Image("busybox", "1.37.0")
 
 # Installed from a local copy without values.schema.json (see floe_infra/charts.py).
 LOCAL_COPY_CHARTS = (DAGSTER_CHART, DAGSTER_USER_DEPLOYMENTS_CHART)
+
+
+@dataclass(frozen=True)
+class GoModule:
+    """A Go module version the e2e toolchain is built from (tools/toolchain.py)."""
+
+    path: str
+    version: str
+
+
+# The e2e toolchain: the real Pulumi engine and a Kubernetes control plane, built from the Go module
+# proxy because no binary can be downloaded here (docs/testing.md). Not used by the product.
+# pkg/v3 is not served at the Python SDK's 3.272.0; 3.274.0 is the nearest served release.
+PULUMI_CLI = GoModule("github.com/pulumi/pulumi/pkg/v3", "v3.274.0")
+PULUMI_SDK = GoModule("github.com/pulumi/pulumi/sdk/v3", "v3.274.0")
+# The Python language host left sdk/v3 for a module of its own that the proxy refuses at every version;
+# v3.68.0 is the newest sdk/v3 whose module zip still holds it. The engine speaks its protocol unchanged.
+PULUMI_LANGUAGE_PYTHON = GoModule("github.com/pulumi/pulumi/sdk/v3", "v3.68.0")
+# provider/v4 is served by commit only: f47bc2d6 is the v4.25.0 release, the Python SDK pinned in requirements.txt.
+PULUMI_KUBERNETES_PROVIDER = GoModule(
+    "github.com/pulumi/pulumi-kubernetes/provider/v4", "v4.0.0-20260115033456-f47bc2d6f199"
+)
+PULUMI_KUBERNETES_SDK = GoModule("github.com/pulumi/pulumi-kubernetes/sdk/v4", "v4.25.0")
+KUBERNETES = GoModule("k8s.io/kubernetes", "v1.34.4")
+ETCD = GoModule("go.etcd.io/etcd/server/v3", "v3.6.16")
+KWOK = GoModule("sigs.k8s.io/kwok", "v0.7.0")

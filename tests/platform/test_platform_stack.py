@@ -6,7 +6,7 @@ import pulumi
 import pytest
 
 from floe_infra.contract import parse_contract
-from floe_infra.versions import CUBE_CHART, CUBESTORE_CHART, JAEGER_CHART, MINIO_CHART, POLARIS_CHART
+from floe_infra.versions import BUSYBOX_IMAGE, CUBE_CHART, CUBESTORE_CHART, JAEGER_CHART, MINIO_CHART, POLARIS_CHART
 from tests.conftest import compat_files
 from tests.platform.conftest import RELEASE, as_json, demo_run, release, run_platform_stack, values
 
@@ -395,3 +395,16 @@ def test_no_label_of_ours_overrides_a_key_the_charts_own(stack: str):
             owned += [f"{resource.name}{where}.{k}" for k in labels
                       if k.startswith("app.kubernetes.io/") and k != "app.kubernetes.io/part-of"]
     assert owned == []
+
+
+def test_cube_gets_a_duckdb_s3_block_even_without_storage_profiles(write_yaml):
+    # The Cube chart dereferences datasources.default.duckdb.s3 unconditionally (nil pointer otherwise).
+    run = run_platform_stack(DEV, str(write_yaml("deployment: {environment: dev}\n")))
+    assert values(run, "floe-semantic-cube")["datasources"]["default"]["duckdb"]["s3"] == {}
+
+
+@pytest.mark.parametrize("stack", [LOCAL, PROD])
+def test_cubestore_runs_no_unpinned_or_unused_image(stack: str):
+    cubestore = values(demo_run(stack), "floe-semantic-cubestore")
+    assert cubestore["workers"]["initRouter"]["image"] == {"repository": "busybox", "tag": BUSYBOX_IMAGE.tag}
+    assert cubestore["exporter"] == {"enabled": False}
