@@ -111,7 +111,9 @@ def resolve_classpath(timeout: float = RESOLVE_TIMEOUT) -> str:
     resolved = time.monotonic()
     compiled = cache / f"classes.{os.getpid()}"
     shutil.rmtree(compiled, ignore_errors=True)
-    _run(["javac", "-d", str(compiled), "-cp", jars, str(LAUNCHER)], "compiling the launcher", COMPILE_TIMEOUT)
+    # --release 17: the classes run on any JDK from 17 on, whichever javac compiled them.
+    _run(["javac", "--release", "17", "-d", str(compiled), "-cp", jars, str(LAUNCHER)], "compiling the launcher",
+         COMPILE_TIMEOUT)
     shutil.rmtree(classes, ignore_errors=True)
     compiled.replace(classes)
     _write_atomically(classpath_file, jars)

@@ -225,3 +225,36 @@ def test_polaris_rules_hold_over_the_real_catalog(polaris, tenant):
                         ).status_code == 404
     with pytest.raises(Exception, match="not empty"):
         root_client(polaris).delete_catalog(tenant.catalog)
+
+
+def listening_addresses(port: int) -> list[str]:
+    """Local addresses (hex, as /proc/net shows them) of the sockets listening on `port`."""
+    found = []
+    for table in (Path("/proc/net/tcp"), Path("/proc/net/tcp6")):
+        for line in table.read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, _, hex_port = local.partition(":")
+            if state == "0A" and int(hex_port, 16) == port:
+                found.append(address)
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads listening sockets from Linux' /proc/net")
+def test_the_iceberg_catalog_listens_on_loopback_only(backend):
+    addresses = listening_addresses(int(backend.url.rsplit(":", 1)[1]))
+    assert addresses, "no listening socket found"
+    # 127.0.0.1 is 0100007F; as an IPv4-mapped IPv6 address ...FFFF00000100007F. All zeros is every interface.
+    assert all(address.endswith("0100007F") for address in addresses), addresses
+
+
+def fail_while_serving(warehouse: Path) -> None:
+    with iceberg_rest_server(warehouse) as server:
+        requests.get(f"{server.catalog_url('probe')}/v1/config", timeout=10).raise_for_status()
+        raise RuntimeError(server.catalog_url("probe"))
+
+
+def test_the_iceberg_catalog_is_stopped_when_the_block_fails(tmp_path):
+    with pytest.raises(RuntimeError) as failed:
+        fail_while_serving(tmp_path)
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"{failed.value}/v1/config", timeout=10)
