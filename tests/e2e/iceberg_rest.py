@@ -194,22 +194,24 @@ def _stop(process: subprocess.Popen[str]) -> None:
 
 
 @contextmanager
-def iceberg_rest_server(warehouse: Path, *, start_timeout: float = START_TIMEOUT) -> Iterator[IcebergRestServer]:
-    """Run the Iceberg REST catalog on 127.0.0.1 with its files under `warehouse`; stop it on exit.
+def iceberg_rest_server(workdir: Path, *, start_timeout: float = START_TIMEOUT) -> Iterator[IcebergRestServer]:
+    """Run the Iceberg REST catalog on 127.0.0.1 with its state under `workdir`; stop it on exit.
+
+    `workdir` receives the catalog database, `warehouse/` (table files), the log and the JVM's
+    temporary files.
 
     Raises:
         IcebergRestError: When the classpath cannot be resolved or the server does not become ready.
     """
     classpath = resolve_classpath()
-    warehouse.mkdir(parents=True, exist_ok=True)
-    log = warehouse / "iceberg-rest.log"
-    # sqlite-jdbc unpacks its native library into java.io.tmpdir: keep that inside the warehouse.
-    tmp = warehouse / "tmp"
-    tmp.mkdir(exist_ok=True)
+    # sqlite-jdbc unpacks its native library into java.io.tmpdir: keep that inside the workdir.
+    tmp = workdir / "tmp"
+    tmp.mkdir(parents=True, exist_ok=True)
+    log = workdir / "iceberg-rest.log"
     started = time.monotonic()
     with log.open("w") as stderr:
         process = subprocess.Popen(
-            ["java", *JVM_OPTIONS, f"-Djava.io.tmpdir={tmp}", "-cp", classpath, MAIN_CLASS, str(warehouse)],
+            ["java", *JVM_OPTIONS, f"-Djava.io.tmpdir={tmp}", "-cp", classpath, MAIN_CLASS, str(workdir)],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr, text=True,
             preexec_fn=_die_with_parent)  # prctl only: safe between fork and exec
     try:
@@ -217,6 +219,6 @@ def iceberg_rest_server(warehouse: Path, *, start_timeout: float = START_TIMEOUT
         url = f"http://127.0.0.1:{_read_port(process, deadline, log)}"
         _wait_ready(url, deadline, log)
         print(f"iceberg-rest {iceberg_version()}: ready at {url} in {time.monotonic() - started:.1f} s")
-        yield IcebergRestServer(url=url, warehouse=warehouse, log=log)
+        yield IcebergRestServer(url=url, warehouse=workdir / "warehouse", log=log)
     finally:
         _stop(process)

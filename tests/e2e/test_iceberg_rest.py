@@ -247,8 +247,8 @@ def test_the_iceberg_catalog_listens_on_loopback_only(backend):
     assert all(address.endswith("0100007F") for address in addresses), addresses
 
 
-def fail_while_serving(warehouse: Path) -> None:
-    with iceberg_rest_server(warehouse) as server:
+def fail_while_serving(workdir: Path) -> None:
+    with iceberg_rest_server(workdir) as server:
         requests.get(f"{server.catalog_url('probe')}/v1/config", timeout=10).raise_for_status()
         raise RuntimeError(server.catalog_url("probe"))
 

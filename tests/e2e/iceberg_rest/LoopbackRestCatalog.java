@@ -5,10 +5,10 @@
  * routes) -> CatalogHandlers -> a JdbcCatalog. This file only wires them the way the tests need, where
  * iceberg-open-api's RESTCatalogServer does not fit: it listens on 127.0.0.1 (not every interface), on
  * a port the OS picks (printed as `port=N` once listening), serves several catalogs as
- * `/{catalog}/v1/...` (a Polaris-style prefix, one JdbcCatalog each, all in one SQLite file), and keeps
- * table files in a local directory through a FileIO that needs no Hadoop.
+ * `/{catalog}/v1/...` (a Polaris-style prefix, one JdbcCatalog each, all in `<root>/catalogs.db`), and
+ * keeps table files under `<root>/warehouse/<catalog>/` through a FileIO that needs no Hadoop.
  *
- * Usage: java -cp <classpath> LoopbackRestCatalog <warehouse-root>
+ * Usage: java -cp <classpath> LoopbackRestCatalog <root>
  */
 
 import jakarta.servlet.Servlet;
@@ -51,11 +51,11 @@ public final class LoopbackRestCatalog {
 
   public static void main(String[] args) throws Exception {
     if (args.length != 1) {
-      System.err.println("usage: LoopbackRestCatalog <warehouse-root>");
+      System.err.println("usage: LoopbackRestCatalog <root>");
       System.exit(2);
     }
     Path root = Path.of(args[0]).toAbsolutePath();
-    Files.createDirectories(root);
+    Files.createDirectories(root.resolve("warehouse"));
 
     Server server = new Server();
     HttpConfiguration http = new HttpConfiguration();
@@ -114,7 +114,7 @@ public final class LoopbackRestCatalog {
           name,
           Map.of(
               CatalogProperties.URI, "jdbc:sqlite:" + root.resolve("catalogs.db"),
-              CatalogProperties.WAREHOUSE_LOCATION, root.resolve(name).toString(),
+              CatalogProperties.WAREHOUSE_LOCATION, root.resolve("warehouse").resolve(name).toString(),
               // V1 tables also hold views.
               "jdbc.schema-version", "V1"));
       return new RESTCatalogServlet(new RESTCatalogAdapter(catalog));
