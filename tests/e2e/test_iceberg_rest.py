@@ -170,7 +170,7 @@ def test_engine_plans_creates_evolves_and_drops_a_table_through_polaris(polaris,
     assert root_client(polaris).list_tables(tenant.catalog, tenant.namespace) == []
 
 
-def test_provider_creates_updates_and_drops_a_table_it_was_allowed_to_drop(polaris, tenant):
+def test_provider_creates_evolves_renames_and_drops_a_table_it_was_allowed_to_drop(polaris, tenant):
     provider = IcebergTableProvider()
     created = provider.create(checked(provider, {}, provider_props(tenant, polaris, drop_when_removed=True)))
     assert created.id == ".".join((*tenant.namespace, "orders"))
@@ -188,7 +188,13 @@ def test_provider_creates_updates_and_drops_a_table_it_was_allowed_to_drop(polar
     loaded = open_catalog(tenant.target(polaris.url)).load_table((*tenant.namespace, "orders"))
     assert [f.name for f in loaded.schema().fields] == ["id", "qty", "note"]
 
-    provider.delete(created.id, updated.outs)
+    renamed = checked(provider, updated.outs, provider_props(tenant, polaris, name="purchases", renamed_from="orders",
+                                                             columns=columns, drop_when_removed=True))
+    moved = provider.update(created.id, updated.outs, renamed)
+    assert moved.outs["table_uuid"] == created.outs["table_uuid"]
+    assert root_client(polaris).list_tables(tenant.catalog, tenant.namespace) == ["purchases"]
+
+    provider.delete(created.id, moved.outs)
     assert root_client(polaris).list_tables(tenant.catalog, tenant.namespace) == []
     assert not metadata.exists(), "a purged table's files stay behind"
 
