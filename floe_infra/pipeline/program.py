@@ -14,8 +14,6 @@ Stack config (namespace `floe`):
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pulumi
 from pulumi.runtime.config import is_config_secret
 
@@ -29,6 +27,7 @@ from floe_infra.pipeline.semantic import read_model_files
 from floe_infra.pipeline.stack import FloePipeline, PipelineArgs
 from floe_infra.platform.kubernetes import ClusterAccess
 from floe_infra.polaris.sealing import unseal
+from floe_infra.project import project_path
 
 PLATFORM_PROJECT = "floe-platform"
 # The engine's builtin function behind StackReference (pulumi/pkg resource/deploy/builtins.go).
@@ -105,7 +104,7 @@ def stack_chart_sources(config: pulumi.Config) -> dict[str, ChartSource]:
 
 
 def _build(config: pulumi.Config) -> FloePipeline:
-    loaded = load_pipeline(Path(pulumi.get_root_directory()) / config.get("pipelineFile", DEFAULT_PIPELINE_FILE))
+    loaded = load_pipeline(project_path(config.get("pipelineFile", DEFAULT_PIPELINE_FILE)))
     platform_stack = platform_stack_name(config)
     # Registered so that state (and Pulumi Cloud) shows which platform stack this one builds on.
     pulumi.StackReference(platform_stack)

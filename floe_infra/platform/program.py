@@ -12,8 +12,6 @@ Stack config (namespace `floe`):
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pulumi
 
 from floe_infra.config.deployment import parse_chart_sources
@@ -24,11 +22,7 @@ from floe_infra.errors import ConfigError
 from floe_infra.platform.kubernetes import ClusterAccess
 from floe_infra.platform.secrets import referenced_secrets
 from floe_infra.platform.stack import FloePlatform, PlatformArgs
-
-
-def project_path(relative: str) -> Path:
-    """A path from stack config, resolved against the Pulumi project directory (not the cwd)."""
-    return Path(pulumi.get_root_directory()) / relative
+from floe_infra.project import project_path
 
 
 def with_stack_chart_sources(platform: PlatformConfig, config: pulumi.Config) -> PlatformConfig:
