@@ -2,6 +2,7 @@
 # Developer entry point: the README's two commands.
 #   ./dev.sh demo   set up .venv (once) and run the main job on the demo
 #   ./dev.sh test   set up .venv (once) and run lint and the whole test suite
+#   ./dev.sh e2e    build the Go toolchain (cached), then the real engine against a real API server
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -42,9 +43,20 @@ run_tests() {
   "$VENV/bin/python" -m pytest "$@"
 }
 
+toolchain() {
+  # Pulumi CLI, language host, kubernetes provider and control plane, from Go modules (cached).
+  "$PYTHON" tools/toolchain.py build
+}
+
+run_e2e() {
+  "$VENV/bin/python" -m pytest tests/e2e -m e2e -p no:cacheprovider "$@"
+}
+
 case "${1:-}" in
   demo) setup; demo ;;
   test) shift; setup; run_tests "$@" ;;
+  toolchain) toolchain ;;
+  e2e) shift; toolchain; setup; run_e2e "$@" ;;
   setup) setup ;;
-  *) echo "usage: ./dev.sh demo | test [pytest args] | setup" >&2; exit 2 ;;
+  *) echo "usage: ./dev.sh demo | test [pytest args] | e2e [pytest args] | toolchain | setup" >&2; exit 2 ;;
 esac

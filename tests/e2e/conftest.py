@@ -1,0 +1,86 @@
+"""Fixtures of the e2e layer: the toolchain, a control plane, the fake Polaris and the Pulumi CLI.
+
+Only `./dev.sh e2e` (pytest -m e2e) runs these; the unit suite deselects them.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+TOOLCHAIN_TIMEOUT_SECONDS = 30
+
+
+def toolchain_bin_dir() -> Path:
+    """The directory of built tools; `./dev.sh e2e` builds them first."""
+    result = subprocess.run([sys.executable, str(REPO / "tools" / "toolchain.py"), "bin-dir"], capture_output=True,
+                            text=True, timeout=TOOLCHAIN_TIMEOUT_SECONDS, check=False)
+    if result.returncode != 0:
+        pytest.fail(f"the e2e toolchain is not built: run `./dev.sh toolchain` ({result.stderr.strip()})")
+    return Path(result.stdout.strip())
+
+
+class StepTimes:
+    """Wall time of each scenario step, printed at the end of the run."""
+
+    def __init__(self) -> None:
+        self.steps: list[tuple[str, float]] = []
+
+    def record(self, name: str, seconds: float) -> None:
+        self.steps.append((name, seconds))
+
+    def report(self) -> str:
+        width = max((len(n) for n, _ in self.steps), default=10)
+        lines = [f"  {name:<{width}}  {seconds:7.1f} s" for name, seconds in self.steps]
+        return "e2e step times:\n" + "\n".join(lines)
+
+
+@pytest.fixture(scope="session")
+def step_times(request: pytest.FixtureRequest) -> Iterator[StepTimes]:
+    times = StepTimes()
+    yield times
+    reporter = request.config.pluginmanager.getplugin("terminalreporter")
+    if reporter is not None and times.steps:
+        reporter.write_line("")
+        reporter.write_line(times.report())
+
+
+class Clock:
+    """Times one step: `with clock("platform up"): ...`."""
+
+    def __init__(self, times: StepTimes) -> None:
+        self.times = times
+
+    def __call__(self, name: str) -> _Timer:
+        return _Timer(name, self.times)
+
+
+class _Timer:
+    def __init__(self, name: str, times: StepTimes) -> None:
+        self.name, self.times = name, times
+
+    def __enter__(self) -> None:
+        self.start = time.monotonic()
+
+    def __exit__(self, *exc: object) -> None:
+        self.times.record(self.name, time.monotonic() - self.start)
+
+
+@pytest.fixture(scope="session")
+def clock(step_times: StepTimes) -> Clock:
+    return Clock(step_times)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Keep each phase's report on the test item, so scenario steps know whether an earlier step failed."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
