@@ -72,8 +72,12 @@ class ClusterAccess:
 
 def cluster_provider(name: str, access: ClusterAccess, opts: pulumi.ResourceOptions) -> k8s.Provider:
     """The explicit Kubernetes provider every Kubernetes resource of a stack goes through."""
+    # ConfigMaps and Secrets keep their names, which other objects (and the other tier) reference:
+    # a change updates them in place rather than the provider's default delete-and-recreate, which
+    # leaves a window without the object; workloads that read them roll through their annotations.
     return k8s.Provider(name, k8s.ProviderArgs(kubeconfig=access.kubeconfig, context=access.context,
-                                               enable_server_side_apply=True), opts=opts)
+                                               enable_server_side_apply=True, enable_config_map_mutable=True,
+                                               enable_secret_mutable=True), opts=opts)
 
 
 class KubernetesFoundation(pulumi.ComponentResource):

@@ -55,7 +55,8 @@ class Pulumi:
         (self.workdir / "state").mkdir(parents=True, exist_ok=True)
         return {
             **os.environ,
-            "PATH": os.pathsep.join([str(venv_bin), str(self.toolchain), os.environ.get("PATH", "")]),
+            "PATH": os.pathsep.join([str(self._adapter_bin()), str(venv_bin), str(self.toolchain),
+                                     os.environ.get("PATH", "")]),
             "PULUMI_HOME": str(self.workdir / "pulumi-home"),
             "PULUMI_BACKEND_URL": f"file://{self.workdir / 'state'}",
             "PULUMI_CONFIG_PASSPHRASE": self.passphrase,
@@ -65,6 +66,18 @@ class Pulumi:
             "PULUMI_SKIP_CONFIRMATIONS": "true",
             "NO_COLOR": "1",
         }
+
+    def _adapter_bin(self) -> Path:
+        """A `pulumi-language-python` that puts language_host_adapter.py in front of the built host."""
+        directory = self.workdir / "adapter-bin"
+        launcher = directory / "pulumi-language-python"
+        if not launcher.exists():
+            directory.mkdir(parents=True, exist_ok=True)
+            adapter = Path(__file__).with_name("language_host_adapter.py")
+            launcher.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{adapter}" '
+                                f'"{self.toolchain / "pulumi-language-python"}" "$@"\n')
+            launcher.chmod(0o755)
+        return directory
 
     def run(self, *args: str, cwd: Path, check: bool = True, timeout: float = COMMAND_TIMEOUT_SECONDS) -> Result:
         start = time.monotonic()

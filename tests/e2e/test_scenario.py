@@ -86,10 +86,17 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
     pipeline_dir = workdir / "pipeline"
     shutil.copytree(DEMO / "data_engineering", pipeline_dir,
                     ignore=shutil.ignore_patterns(".floe", "__pycache__", "target", "*.duckdb"))
-    # The copy's virtualenv is this checkout's (the demo points at it relatively).
-    project = yaml.safe_load((pipeline_dir / "Pulumi.yaml").read_text())
-    project["runtime"]["options"]["virtualenv"] = str(Path(sys.prefix))
-    (pipeline_dir / "Pulumi.yaml").write_text(yaml.safe_dump(project))
+    # The platform project is this checkout's Pulumi.yaml and __main__.py: copied too, so that the
+    # stack's settings (`pulumi stack init` writes the passphrase salt beside Pulumi.yaml) stay out of it.
+    platform_dir = workdir / "platform"
+    platform_dir.mkdir()
+    for name in ("Pulumi.yaml", "__main__.py"):
+        shutil.copyfile(REPO / name, platform_dir / name)
+    for project_dir in (platform_dir, pipeline_dir):
+        # The copies run in this checkout's virtualenv (the originals point at it relatively).
+        project = yaml.safe_load((project_dir / "Pulumi.yaml").read_text())
+        project["runtime"]["options"]["virtualenv"] = str(Path(sys.prefix))
+        (project_dir / "Pulumi.yaml").write_text(yaml.safe_dump(project))
     saved_env = {k: os.environ.get(k) for k in ("FLOE_E2E_POLARIS_URL", "FLOE_E2E_TENANT_PUBLIC_KEY")}
     try:
         with iceberg_rest_server(workdir / "iceberg") as iceberg, control_plane(bin_dir, workdir / "cluster") as plane:
@@ -98,7 +105,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
             os.environ["FLOE_E2E_POLARIS_URL"] = polaris.start()
             os.environ["FLOE_E2E_TENANT_PUBLIC_KEY"] = public_key
             pulumi = Pulumi(bin_dir, workdir)
-            platform = Stack(pulumi, REPO, STACK, workdir / "Pulumi.platform-e2e.yaml")
+            platform = Stack(pulumi, platform_dir, STACK, workdir / "Pulumi.platform-e2e.yaml")
             platform.init({
                 "floe:platformFile": str(platform_file),
                 "floe:kubeconfig": str(plane.kubeconfig),
@@ -228,6 +235,7 @@ def test_6_a_change_applies_exactly_itself_and_passes_the_policy_pack(step: Scen
         step.platform.up(*policy)
     with clock("6c pipeline preview (column added, policy pack)"):
         planned = _changes(step.pipeline.preview("--json", *policy).json())
+    # The table gains its column; the runtime ConfigMap (it holds floe.yaml) changes in place.
     assert planned == {"update": {"ecommerce-analytics-tables-bronze-orders", "ecommerce-analytics-runtime-files"}}
     with clock("6d pipeline up"):
         step.pipeline.up(*policy)

@@ -408,3 +408,10 @@ def test_cubestore_runs_no_unpinned_or_unused_image(stack: str):
     cubestore = values(demo_run(stack), "floe-semantic-cubestore")
     assert cubestore["workers"]["initRouter"]["image"] == {"repository": "busybox", "tag": BUSYBOX_IMAGE.tag}
     assert cubestore["exporter"] == {"enabled": False}
+
+
+def test_configmaps_and_secrets_change_in_place_so_no_reference_ever_dangles():
+    # By default the provider deletes and recreates a named ConfigMap or Secret on a data change.
+    [provider] = demo_run(LOCAL).of_type("pulumi:providers:kubernetes")
+    assert provider.inputs["enableConfigMapMutable"] == "true"
+    assert provider.inputs["enableSecretMutable"] == "true"
