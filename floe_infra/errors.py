@@ -1,17 +1,36 @@
-"""Domain errors of floe-infra.
+"""Domain errors of floe-infra and the exit codes of its command line.
 
 Every error the project raises on purpose derives from `FloeError`, so the CLI can turn
-them into a one-line message and exit status 2 instead of a traceback.
+them into a one-line message and a documented exit code instead of a traceback. Each error
+class says which kind of failure it is (`exit_code`), so there is one place mapping errors to
+exit codes.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import IntEnum
 from pathlib import Path
+
+
+class ExitCode(IntEnum):
+    """Exit codes of every `floe-infra` command (documented in the README)."""
+
+    OK = 0
+    RUNTIME = 1
+    """Runtime failure: a catalog, git or the file system failed; retrying may help."""
+    INVALID = 2
+    """Invalid input: a usage error, or a file or value that does not validate."""
+    GUARDRAIL = 3
+    """A mandatory guardrail fails."""
+    REFUSED = 4
+    """A change was refused, or needs an explicit opt-in (a breaking table change, a risky diff)."""
 
 
 class FloeError(Exception):
     """Raised for any expected failure of floe-infra (bad input, unreachable service, ...)."""
+
+    exit_code: ExitCode = ExitCode.INVALID
 
 
 @dataclass(frozen=True)
@@ -52,9 +71,34 @@ class ContractError(FloeError):
 class CatalogError(FloeError):
     """Raised when an Iceberg or Polaris catalog refuses or fails an operation."""
 
+    exit_code = ExitCode.RUNTIME
+
 
 class CatalogUnreachableError(CatalogError):
     """Raised when a catalog endpoint cannot be reached at all (DNS, connection refused, timeout)."""
+
+
+class CatalogTimeoutError(CatalogError):
+    """Raised when a catalog accepted the connection but did not answer within the read timeout."""
+
+
+class CatalogBusyError(CatalogError):
+    """Raised when a catalog stays throttled (429) or unavailable (5xx) through every retry, or asks to
+    wait longer than floe-infra waits; nothing was changed by the refused request."""
+
+
+class CatalogResponseError(CatalogError):
+    """Raised when a catalog's answer is cut short or is not the JSON the protocol prescribes."""
+
+
+class CommitStateUnknownError(CatalogError):
+    """Raised when a write may or may not have reached the catalog (an error after the request was
+    sent) and re-reading the table could not confirm it; a rerun re-reads and finishes the job."""
+
+
+class ConcurrentChangeError(CatalogError):
+    """Raised when a table kept changing under an apply (optimistic retries exhausted), or another
+    apply holds the embedded catalog's lock for too long."""
 
 
 class DependencyMissingError(FloeError):

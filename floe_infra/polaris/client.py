@@ -3,8 +3,10 @@
 - OAuth2 client credentials (`/api/catalog/v1/oauth/tokens`), refreshed before expiry and once
   more on a 401;
 - the realm header on every request;
-- retries with exponential backoff on 429, 503 and connection errors (honouring Retry-After);
-- errors that name the object and carry Polaris' own message;
+- timeouts and bounded retries with backoff and jitter (`floe_infra.http`: 429, 503 and
+  connection failures; 5xx and lost answers only for idempotent calls; Retry-After up to a cap);
+- typed errors that name the operation, the object and Polaris' own message, also when the
+  answer is lost, cut short or not JSON;
 - `ensure_*` create-or-get helpers that make re-runs idempotent.
 """
 
@@ -18,14 +20,15 @@ from urllib.parse import quote
 
 import requests
 
-from floe_infra.errors import CatalogError, CatalogUnreachableError
+from floe_infra.errors import CatalogError, CatalogResponseError
+from floe_infra.http import DEFAULT_POLICY, HttpPolicy, mount_policy, transport_error
 
 REALM_HEADER = "Polaris-Realm"
 MANAGEMENT = "/api/management/v1"
 CATALOG = "/api/catalog/v1"
 NAMESPACE_SEPARATOR = "\x1f"
-RETRY_STATUSES = frozenset({429, 502, 503, 504})
 TOKEN_REFRESH_MARGIN = 60.0
+UNREACHABLE_HINT = "check deployment.services.catalog.management_url and that Polaris runs"
 
 
 class PolarisError(CatalogError):
@@ -35,7 +38,8 @@ class PolarisError(CatalogError):
         self.operation = operation
         self.status = status
         self.polaris_message = message
-        super().__init__(f"{operation}: HTTP {status}: {message}")
+        retried = " (still failing after the retries: try again later)" if status in (429, 502, 503, 504) else ""
+        super().__init__(f"{operation}: HTTP {status}: {message}{retried}")
 
 
 class NamespaceNotEmptyError(CatalogError):
@@ -77,18 +81,26 @@ def polaris_message(response: requests.Response) -> str:
     return str(body)[:500]
 
 
+def _decoded(response: requests.Response, operation: str, url: str) -> Any:
+    """The JSON body of a successful answer; a typed error when it is not JSON."""
+    try:
+        return response.json()
+    except ValueError:
+        kind = response.headers.get("Content-Type") or "no content type"
+        raise CatalogResponseError(
+            f"{operation}: {url} answered HTTP {response.status_code} with a body that is not JSON ({kind}: "
+            f"{response.text.strip()[:80]!r}); check that the URL is Polaris' and not a proxy or a web page, "
+            "then try again") from None
+
+
 class PolarisClient:
     """Management and namespace calls against one Polaris realm."""
 
     def __init__(self, connection: PolarisConnection, *, session: requests.Session | None = None,
-                 retries: int = 5, backoff: float = 0.5, timeout: float = 30.0,
-                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic) -> None:
+                 policy: HttpPolicy = DEFAULT_POLICY, clock: Callable[[], float] = time.monotonic) -> None:
         self.connection = connection
-        self.session = session or requests.Session()
-        self.retries = retries
-        self.backoff = backoff
-        self.timeout = timeout
-        self._sleep = sleep
+        self.policy = policy
+        self.session = mount_policy(session or requests.Session(), policy)
         self._clock = clock
         self._token: str | None = None
         self._token_expiry = 0.0
@@ -96,40 +108,31 @@ class PolarisClient:
     # --- transport ----------------------------------------------------------------------------
 
     def _send(self, method: str, url: str, operation: str, **kwargs: Any) -> requests.Response:
-        """One logical request, retried on throttling, unavailability and connection errors."""
-        attempt = 0
-        while True:
-            try:
-                response = self.session.request(method, url, timeout=self.timeout, **kwargs)
-            except requests.ConnectionError as exc:
-                if attempt >= self.retries:
-                    raise CatalogUnreachableError(
-                        f"{operation}: Polaris at {self.connection.url} is unreachable from this machine ({exc}); "
-                        "check deployment.services.catalog.management_url") from None
-                delay = self.backoff * 2 ** attempt
-            else:
-                if response.status_code not in RETRY_STATUSES or attempt >= self.retries:
-                    return response
-                retry_after = response.headers.get("Retry-After", "")
-                delay = float(retry_after) if retry_after.isdigit() else self.backoff * 2 ** attempt
-            attempt += 1
-            self._sleep(delay)
+        """One logical request; the session's policy bounds its time and retries."""
+        try:
+            return self.session.request(method, url, **kwargs)
+        except requests.RequestException as exc:
+            raise transport_error(exc, operation=operation, url=self.connection.url, policy=self.policy,
+                                  hint=UNREACHABLE_HINT) from exc
 
     def token(self) -> str:
         """A valid access token (fetched when missing or about to expire)."""
         if self._token is not None and self._clock() < self._token_expiry - TOKEN_REFRESH_MARGIN:
             return self._token
         conn = self.connection
+        operation = f"get an OAuth2 token for client {conn.client_id}"
         response = self._send(
-            "POST", f"{conn.url}{CATALOG}/oauth/tokens", "get an OAuth2 token",
+            "POST", f"{conn.url}{CATALOG}/oauth/tokens", operation,
             data={"grant_type": "client_credentials", "client_id": conn.client_id,
                   "client_secret": conn.client_secret, "scope": conn.scope},
             headers={REALM_HEADER: conn.realm})
         if response.status_code != 200:
-            raise PolarisError(f"get an OAuth2 token for client {conn.client_id}", response.status_code,
-                               polaris_message(response))
-        body = response.json()
-        self._token = str(body["access_token"])
+            raise PolarisError(operation, response.status_code, polaris_message(response))
+        body = _decoded(response, operation, conn.url)
+        if not isinstance(body, dict) or not isinstance(body.get("access_token"), str):
+            raise CatalogResponseError(f"{operation}: {conn.url} answered without an access_token; check that the "
+                                       "URL is Polaris' OAuth2 endpoint")
+        self._token = body["access_token"]
         self._token_expiry = self._clock() + float(body.get("expires_in", 3600))
         return self._token
 
@@ -140,6 +143,7 @@ class PolarisClient:
 
         Raises:
             PolarisError: With the operation and Polaris' message for any other status.
+            CatalogError: When no usable answer arrives (typed by `floe_infra.http.transport_error`).
         """
         url = f"{self.connection.url}{api}{path}"
         for refreshed in (False, True):
@@ -155,7 +159,7 @@ class PolarisClient:
             raise PolarisError(operation, response.status_code, polaris_message(response))
         if response.status_code == 204 or not response.content:
             return None
-        return response.json()
+        return _decoded(response, operation, self.connection.url)
 
     # --- catalogs -----------------------------------------------------------------------------
 

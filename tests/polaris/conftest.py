@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from floe_infra.polaris.client import PolarisClient, PolarisConnection
+from tests.loopback import FAST
 from tests.polaris.fake_polaris import FakePolaris
 
 
@@ -26,4 +27,4 @@ def root(polaris: FakePolaris) -> PolarisConnection:
 
 @pytest.fixture
 def client(root: PolarisConnection) -> PolarisClient:
-    return PolarisClient(root, sleep=lambda _: None)
+    return PolarisClient(root, policy=FAST)

@@ -13,7 +13,6 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -25,19 +24,14 @@ from openapi_core import OpenAPI
 from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
 from openapi_schema_validator import OAS30Validator
 
+from tests.loopback import BEFORE, Fault, answer_instead, send, spoil_answer, take
+
+__all__ = ["FakePolaris", "Fault"]
+
 SPECS = Path(__file__).resolve().parents[3] / "shared" / "reference" / "specs"
 MANAGEMENT_SPEC = SPECS / "polaris-management-service.yml"
 ICEBERG_SPEC = SPECS / "iceberg-rest-catalog-open-api.yaml"
 SEP = "\x1f"
-
-
-@dataclass
-class Fault:
-    """An injected answer for the next matching request."""
-
-    status: int
-    headers: dict[str, str] = field(default_factory=dict)
-    match: str = ""  # substring of "METHOD /path"; empty matches any non-token request
 
 
 def _inline(node: Any, components: dict[str, Any]) -> Any:
@@ -103,6 +97,7 @@ class FakePolaris:
         self.violations: list[str] = []
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
+        self._stopped = threading.Event()
         self._server: ThreadingHTTPServer | None = None
 
     # --- lifecycle ------------------------------------------------------------------------------
@@ -130,8 +125,10 @@ class FakePolaris:
         return f"http://127.0.0.1:{self._server.server_port}"
 
     def stop(self) -> None:
+        self._stopped.set()  # releases hanging requests
         if self._server is not None:
             self._server.shutdown()
+            self._server.server_close()
 
     @property
     def writes(self) -> list[str]:
@@ -150,27 +147,22 @@ class FakePolaris:
             self.calls.append(call)
             spec, spec_url = self._spec_for(path)
             self._validate_request(spec, handler, spec_url, query, raw)
-            try:
-                fault = next((f for f in self.faults if (f.match in call if f.match else "/oauth/" not in path)),
-                             None)
-                if fault is not None:
-                    self.faults.remove(fault)
-                    raise Reply(fault.status, {"error": {"message": f"injected {fault.status}", "type": "Injected",
-                                                         "code": fault.status}}, fault.headers)
-                body = self._route(handler.command, path, query, raw, handler.headers.get("Authorization", ""))
-                reply = Reply(200 if body is not None else 204, body)
-            except Reply as r:
-                reply = r
-            self._validate_response(spec, handler, spec_url, query, raw, reply)
+            fault = take(self.faults, call)
+            if fault is None or fault.kind not in BEFORE:
+                try:
+                    body = self._route(handler.command, path, query, raw, handler.headers.get("Authorization", ""))
+                    reply = Reply(200 if body is not None else 204, body)
+                except Reply as r:
+                    reply = r
+                self._validate_response(spec, handler, spec_url, query, raw, reply)
+        if fault is not None and fault.kind in BEFORE:
+            answer_instead(handler, fault, self._stopped)
+            return
         payload = b"" if reply.body is None else json.dumps(reply.body).encode()
-        handler.send_response(reply.status)
-        for key, value in reply.headers.items():
-            handler.send_header(key, value)
-        if payload:
-            handler.send_header("Content-Type", "application/json")
-        handler.send_header("Content-Length", str(len(payload)))
-        handler.end_headers()
-        handler.wfile.write(payload)
+        if fault is not None:
+            spoil_answer(handler, fault, reply.status, payload)
+        else:
+            send(handler, reply.status, payload, reply.headers)
 
     def _spec_for(self, path: str) -> tuple[OpenAPI | None, str]:
         management, iceberg = self.specs()
