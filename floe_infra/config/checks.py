@@ -126,7 +126,31 @@ def check_table_names(pipeline: PipelineConfig) -> Iterator[Finding]:
         seen.add((table.layer, table.name))
 
 
-PIPELINE_CHECKS = (check_orchestration_references, check_table_names)
+def check_table_renames(pipeline: PipelineConfig) -> Iterator[Finding]:
+    """`renamed_from` names a table that is no longer declared, and only one table claims it.
+
+    Renaming a table that is still declared would move its data to the new name and create the
+    old name again, empty.
+    """
+    declared = {(t.layer, t.name) for t in pipeline.tables}
+    claimed: dict[tuple[str, str], str] = {}
+    for index, table in enumerate(pipeline.tables):
+        if table.renamed_from is None:
+            continue
+        old = (table.layer, table.renamed_from)
+        if old in declared:
+            yield ("tables", index, "renamed_from"), (
+                f"table '{table.renamed_from}' is still declared in layer '{table.layer}': a table can only be "
+                f"renamed from a name floe.yaml no longer declares; remove '{table.renamed_from}' to rename it to "
+                f"'{table.name}', or drop renamed_from to declare a new table")
+        elif old in claimed:
+            yield ("tables", index, "renamed_from"), (
+                f"tables '{claimed[old]}' and '{table.name}' are both renamed from '{table.renamed_from}'; only one "
+                "can be")
+        claimed.setdefault(old, table.name)
+
+
+PIPELINE_CHECKS = (check_orchestration_references, check_table_names, check_table_renames)
 
 
 @dataclass(frozen=True)

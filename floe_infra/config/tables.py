@@ -137,10 +137,13 @@ class SortField(FloeModel):
 
 
 class BreakingChange(StrEnum):
-    """Kinds of schema changes that break readers or lose data, allowed only by opt-in."""
+    """Kinds of schema changes that break readers or lose data, allowed only by opt-in.
+
+    There is no opt-in for type changes: Iceberg promotes int -> long, float -> double and decimal
+    precision by itself, and nothing else can retype a column without leaving its data unreadable.
+    """
 
     DROP_COLUMNS = "drop_columns"
-    CHANGE_TYPES = "change_types"
     MAKE_REQUIRED = "make_required"
     REPLACE_PARTITIONING = "replace_partitioning"
 
@@ -163,12 +166,28 @@ class TableConfig(FloeModel):
     )
     allow_breaking_changes: list[BreakingChange] = Field(
         default_factory=list,
-        description="Opt-in for changes that break readers or lose data: drop_columns, change_types, "
-                    "make_required, replace_partitioning.",
+        description="Opt-in for changes that break readers or lose data: drop_columns, make_required, "
+                    "replace_partitioning.",
     )
     drop_when_removed: bool = Field(
-        default=False, description="Drop the table (and purge it) when it is removed from the stack."
+        default=False, description="Drop the table (and purge its data) when its declaration is removed from "
+                                   "floe.yaml on its own; never when it is renamed, moved or replaced."
     )
+    adopt: bool = Field(
+        default=False, description="Take over a table that exists but was not created by this stack, when it "
+                                   "matches this declaration exactly."
+    )
+
+    @field_validator("allow_breaking_changes", mode="before")
+    @classmethod
+    def check_no_type_change_opt_in(cls, raw: Any) -> Any:
+        """`change_types` is gone: no opt-in can make an in-place retype safe."""
+        if isinstance(raw, list) and "change_types" in raw:
+            raise ValueError("change_types is not an opt-in any more: Iceberg can only promote int -> long, "
+                             "float -> double and decimal precision (floe-infra does those without opt-in), and any "
+                             "other type change would leave existing data unreadable; remove change_types, and "
+                             "add a new column of the new type instead (see docs/tables.md)")
+        return raw
 
     @model_validator(mode="after")
     def check_columns(self) -> Self:

@@ -1,14 +1,19 @@
 """Apply table plans with pyiceberg: one `create_table`, or one transaction per evolved table.
 
-An unchanged plan commits nothing; a refused plan is never applied. Inside a schema update,
-columns are addressed by their names *before* the update's renames (pyiceberg's rule); partition
-fields, sort order and identifier fields by their names after it.
+An unchanged plan commits nothing; a refused plan is never applied, and there is no code path
+that retypes a column other than by an Iceberg promotion. Inside a schema update, columns are
+addressed by their names *before* the update's renames (pyiceberg's rule); partition fields,
+sort order and identifier fields by their names after it. Conflicts and lost answers are the
+engine's to handle (`floe_infra.iceberg.engine`): they pass through here untouched.
 """
 
 from __future__ import annotations
 
+import json
+
+import pydantic
 from pyiceberg.catalog import Catalog
-from pyiceberg.exceptions import CommitFailedException, ValidationError
+from pyiceberg.exceptions import ValidationError
 from pyiceberg.partitioning import PartitionField, PartitionSpec
 from pyiceberg.schema import Schema
 from pyiceberg.table import Table
@@ -18,6 +23,8 @@ from pyiceberg.transforms import parse_transform
 
 from floe_infra.errors import CatalogError
 from floe_infra.iceberg.plan import (
+    MANAGED_BY,
+    MANAGED_COLUMNS,
     MANAGED_PROPERTIES,
     Action,
     Change,
@@ -25,13 +32,15 @@ from floe_infra.iceberg.plan import (
     DesiredTable,
     TablePlan,
     desired_sort,
+    managed_columns_value,
 )
 from floe_infra.iceberg.types import iceberg_type, primitive, schema_for
 
 _SCHEMA_KINDS = {ChangeKind.ADD_COLUMN, ChangeKind.DROP_COLUMN, ChangeKind.RENAME_COLUMN, ChangeKind.WIDEN_TYPE,
-                 ChangeKind.CHANGE_TYPE, ChangeKind.MAKE_OPTIONAL, ChangeKind.MAKE_REQUIRED, ChangeKind.UPDATE_DOC,
+                 ChangeKind.MAKE_OPTIONAL, ChangeKind.MAKE_REQUIRED, ChangeKind.UPDATE_DOC,
                  ChangeKind.SET_IDENTIFIER_FIELDS}
-_INCOMPATIBLE = {ChangeKind.CHANGE_TYPE, ChangeKind.MAKE_REQUIRED, ChangeKind.DROP_COLUMN}
+# pyiceberg wants its incompatible-changes switch for these opted-in ones; never for types.
+_INCOMPATIBLE = {ChangeKind.MAKE_REQUIRED, ChangeKind.DROP_COLUMN}
 
 
 def default_partition_name(column: str, transform: str) -> str:
@@ -69,18 +78,16 @@ def sort_order(schema: Schema, desired: DesiredTable) -> SortOrder:
 def create(catalog: Catalog, desired: DesiredTable) -> Table:
     """Create a table as declared, in one catalog call."""
     schema = schema_for(desired.columns, desired.config.identifier_fields)
-    props = desired.properties
     return catalog.create_table(
         desired.identifier, schema, partition_spec=partition_spec(schema, desired),
-        sort_order=sort_order(schema, desired),
-        properties={**props, MANAGED_PROPERTIES: ",".join(sorted(props))})
+        sort_order=sort_order(schema, desired), properties={**desired.properties, **desired.bookkeeping})
 
 
 def apply_plan(catalog: Catalog, plan: TablePlan, desired: DesiredTable) -> bool:
     """Apply one plan; returns whether anything was committed.
 
     Raises:
-        CatalogError: When the catalog rejects the change (with the table's name and the reason).
+        CatalogError: When the catalog rejects the change itself (with the table's name and the reason).
     """
     if plan.action in (Action.UNCHANGED, Action.REFUSED):
         return False
@@ -92,7 +99,9 @@ def apply_plan(catalog: Catalog, plan: TablePlan, desired: DesiredTable) -> bool
             catalog.rename_table(plan.rename_from, desired.identifier)
         table = catalog.load_table(desired.identifier)
         _evolve(table, plan, desired)
-    except (ValidationError, ValueError, CommitFailedException) as exc:
+    except (pydantic.ValidationError, json.JSONDecodeError):
+        raise  # a garbled answer (both are ValueErrors), not a refusal: the engine decides
+    except (ValidationError, ValueError) as exc:
         raise CatalogError(f"table {plan.name}: the catalog refused the change: {exc}") from exc
     return True
 
@@ -126,6 +135,9 @@ def _evolve(table: Table, plan: TablePlan, desired: DesiredTable) -> None:
                     method = order.asc if direction == "asc" else order.desc
                     method(column, parse_transform(transform), null_order)
         to_set = {c.target: _property_value(c.target, desired) for c in changes if c.kind is ChangeKind.SET_PROPERTY}
+        managed = managed_columns_value(desired.columns)
+        if table.properties.get(MANAGED_COLUMNS) != managed:
+            to_set[MANAGED_COLUMNS] = managed  # the declared columns, after this change: the rest is drift
         if to_set:
             tx.set_properties(**to_set)
         to_remove = [c.target for c in changes if c.kind is ChangeKind.REMOVE_PROPERTY]
@@ -134,8 +146,7 @@ def _evolve(table: Table, plan: TablePlan, desired: DesiredTable) -> None:
 
 
 def _property_value(key: str, desired: DesiredTable) -> str:
-    props = desired.properties
-    return ",".join(sorted(props)) if key == MANAGED_PROPERTIES else props[key]
+    return desired.bookkeeping[key] if key in (MANAGED_PROPERTIES, MANAGED_BY) else desired.properties[key]
 
 
 def _schema_change(update: UpdateSchema, change: Change, desired: DesiredTable) -> None:
@@ -149,7 +160,7 @@ def _schema_change(update: UpdateSchema, change: Change, desired: DesiredTable) 
         update.delete_column(path)
     elif kind is ChangeKind.RENAME_COLUMN:
         update.rename_column(path, change.detail.removeprefix("-> "))
-    elif kind in (ChangeKind.WIDEN_TYPE, ChangeKind.CHANGE_TYPE) and spec is not None:
+    elif kind is ChangeKind.WIDEN_TYPE and spec is not None:
         update.update_column(path, field_type=primitive(spec.type))
     elif kind is ChangeKind.MAKE_OPTIONAL:
         update.make_column_optional(path)

@@ -1,20 +1,33 @@
 """Opening Iceberg catalogs: the embedded SQLite catalog, or a REST catalog such as Polaris.
 
 The embedded catalog (pyiceberg SqlCatalog, SQLite + a local warehouse under `.floe/`) lets a data
-engineer try tables on a laptop with nothing running. A REST catalog that cannot be reached is an
-error naming its URI: floe-infra never falls back to the embedded catalog silently.
+engineer try tables on a laptop with nothing running; writers of one embedded catalog take turns
+through a file lock next to it (`exclusive`). A REST catalog is reached with a timeout on every
+request and bounded retries (`floe_infra.http`); its commits are optimistic, checked by the
+server and retried by the engine. A REST catalog that cannot be reached is a typed error naming
+its URI: floe-infra never falls back to the embedded catalog silently.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from filelock import FileLock, Timeout
 from pyiceberg.catalog import Catalog
+from pyiceberg.catalog.rest import RestCatalog
+from requests import Session
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random
 
-from floe_infra.errors import CatalogUnreachableError, DependencyMissingError
+from floe_infra.errors import ConcurrentChangeError, DependencyMissingError
+from floe_infra.http import DEFAULT_POLICY, HttpPolicy, mount_policy
+from floe_infra.iceberg.failures import catalog_errors
 
 EMBEDDED_DIR = ".floe"
+LOCK_TIMEOUT = 120.0
 
 
 @dataclass(frozen=True)
@@ -45,32 +58,81 @@ def embedded_target(root: Path) -> CatalogTarget:
     return CatalogTarget(uri=f"sqlite:///{base / 'catalog.db'}", warehouse=f"file://{base / 'warehouse'}")
 
 
-def open_catalog(target: CatalogTarget, name: str = "floe") -> Catalog:
+class BoundedRestCatalog(RestCatalog):
+    """pyiceberg's REST catalog, every request of it bounded by an `HttpPolicy`.
+
+    pyiceberg 0.12 has no timeout or retry setting; `_create_session` is where both its config
+    request (sent by the constructor) and every later call get their session, so the policy is
+    mounted there. floe-infra pins pyiceberg <0.13; the fault tests fail if this hook moves.
+    """
+
+    def __init__(self, name: str, policy: HttpPolicy, **properties: str) -> None:
+        self.policy = policy  # set first: the parent constructor already sends requests
+        super().__init__(name, **properties)
+
+    def _create_session(self) -> Session:
+        return mount_policy(super()._create_session(), self.policy)
+
+
+def open_catalog(target: CatalogTarget, name: str = "floe", policy: HttpPolicy = DEFAULT_POLICY) -> Catalog:
     """Connect to a catalog.
 
     Raises:
-        CatalogUnreachableError: When a REST catalog cannot be reached or refuses the credential.
+        CatalogError: When a REST catalog cannot be reached, refuses the credential or answers nonsense
+            (typed: `CatalogUnreachableError`, `CatalogTimeoutError`, `CatalogBusyError`, ...).
         DependencyMissingError: When the pyiceberg extra for the catalog is not installed.
     """
     if target.embedded:
         try:
             from pyiceberg.catalog.sql import SqlCatalog
+            from sqlalchemy.exc import OperationalError
         except ImportError as exc:  # pragma: no cover - depends on the environment
             raise DependencyMissingError("the embedded catalog needs `pip install 'pyiceberg[sql-sqlite]'`") from exc
         path = Path(target.uri.removeprefix("sqlite:///"))
         path.parent.mkdir(parents=True, exist_ok=True)
         Path(target.warehouse.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
-        return SqlCatalog(name, uri=target.uri, warehouse=target.warehouse)
-    from pyiceberg.catalog.rest import RestCatalog
-
-    props = {"uri": target.uri, "warehouse": target.warehouse}
+        # Two processes opening a new catalog race to create its tables; the loser's retry finds them.
+        retrying = Retrying(stop=stop_after_attempt(3), wait=wait_random(0.05, 0.3), reraise=True,
+                            retry=retry_if_exception_type(OperationalError))
+        with catalog_errors(target.uri, "open the embedded catalog"):
+            for attempt in retrying:
+                with attempt:
+                    return SqlCatalog(name, uri=target.uri, warehouse=target.warehouse)
+    props: dict[str, Any] = {"uri": target.uri, "warehouse": target.warehouse}
     if target.credential:
         props["credential"] = target.credential
     if target.scope:
         props["scope"] = target.scope
+    # The constructor talks to the server (config and token requests): errors name the URI only.
+    with catalog_errors(target.uri, "connect to the catalog", policy):
+        return BoundedRestCatalog(name, policy, **props)
+
+
+@contextmanager
+def exclusive(target: CatalogTarget, timeout: float | None = None) -> Iterator[None]:
+    """Hold the embedded catalog for one writer at a time (REST catalogs: no lock, commits are optimistic).
+
+    The lock is a file next to the SQLite database; the operating system releases it when its
+    holder exits, also when it is killed.
+
+    Raises:
+        ConcurrentChangeError: When another writer holds the lock for longer than `timeout` seconds
+            (default `LOCK_TIMEOUT`).
+    """
+    if not target.embedded:
+        yield
+        return
+    timeout = LOCK_TIMEOUT if timeout is None else timeout
+    path = f"{target.uri.removeprefix('sqlite:///')}.lock"
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(path, timeout=timeout)
     try:
-        # RestCatalog talks to the server in its constructor (config and token requests).
-        return RestCatalog(name, **props)
-    except Exception as exc:
-        raise CatalogUnreachableError(
-            f"cannot reach the Iceberg catalog at {target.uri}: {type(exc).__name__}: {exc}") from None
+        lock.acquire()
+    except Timeout:
+        raise ConcurrentChangeError(
+            f"another floe-infra apply has held the embedded catalog's lock {path} for {timeout:g} s; let it "
+            "finish, then rerun") from None
+    try:
+        yield
+    finally:
+        lock.release()

@@ -3,6 +3,14 @@
 `plan_tables` reads the catalog and never writes; `apply_tables` applies every plan that is not
 refused or unchanged, reporting progress table by table. A table that is in the catalog but no
 longer in floe.yaml is never touched here.
+
+Commits follow the Iceberg REST semantics: a conflict (`CommitFailedException`: the table moved
+on since it was read; or a table created or renamed concurrently) means nothing was applied, so
+the table is re-read, re-planned and applied again, a few times with jittered backoff. A write
+whose answer was lost (commit state unknown, a 5xx, a reset, a garbled answer) is never sent
+again blindly: the table is re-read, and if it already is as declared the write went through;
+otherwise the error is reported and a rerun finishes the job. Every failure becomes a typed
+error naming the catalog, the table and what to do (`floe_infra.iceberg.failures`).
 """
 
 from __future__ import annotations
@@ -10,16 +18,36 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+import pydantic
+import requests
 from pyiceberg.catalog import Catalog
-from pyiceberg.exceptions import NoSuchNamespaceError, NoSuchTableError
+from pyiceberg.exceptions import (
+    CommitFailedException,
+    CommitStateUnknownException,
+    NoSuchNamespaceError,
+    NoSuchTableError,
+    ServerError,
+    ServiceUnavailableError,
+    TableAlreadyExistsError,
+)
 from pyiceberg.table import Table
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from floe_infra.config.pipeline import PipelineConfig
-from floe_infra.errors import CatalogError
+from floe_infra.errors import CatalogError, ConcurrentChangeError
+from floe_infra.http import certainly_not_applied
 from floe_infra.iceberg.apply import apply_plan
-from floe_infra.iceberg.plan import Action, DesiredTable, TablePlan, plan_create, plan_evolution
+from floe_infra.iceberg.failures import catalog_errors
+from floe_infra.iceberg.plan import Action, DesiredTable, TablePlan, plan_create, plan_existing
 
 Progress = Callable[[int, int, TablePlan], None]
+
+CONFLICT_ATTEMPTS = 4
+# Raised by a write whose request left this machine but whose answer did not say what happened.
+_OUTCOME_UNKNOWN = (CommitStateUnknownException, ServerError, ServiceUnavailableError, requests.ConnectionError,
+                    requests.exceptions.ChunkedEncodingError, pydantic.ValidationError)
+# Somebody else changed the table between our read and our write: nothing of ours was applied.
+_CONFLICTS = (CommitFailedException, TableAlreadyExistsError, NoSuchTableError)
 
 
 def desired_tables(pipeline: PipelineConfig, namespaces: Mapping[str, Sequence[str]]) -> list[DesiredTable]:
@@ -48,19 +76,81 @@ def _load(catalog: Catalog, identifier: tuple[str, ...]) -> Table | None:
         return None
 
 
-def plan_table(catalog: Catalog, desired: DesiredTable, *, namespace_exists: bool = True) -> TablePlan:
-    """Plan one table against the catalog (read-only)."""
+def plan_table(catalog: Catalog, desired: DesiredTable, *, namespace_exists: bool = True,
+               new_declaration: bool = False) -> TablePlan:
+    """Plan one table against the catalog (read-only).
+
+    Args:
+        catalog: The catalog.
+        desired: The declaration.
+        namespace_exists: False refuses a table whose namespace is missing.
+        new_declaration: The declaration is new to its Pulumi stack: an existing table must be the stack's
+            own (an interrupted create) or adopted explicitly.
+    """
     table = _load(catalog, desired.identifier)
     if table is not None:
-        return plan_evolution(desired, table.metadata)
+        return plan_existing(desired, table.metadata, new_declaration=new_declaration)
     previous = desired.previous_identifier
     if previous is not None and (old := _load(catalog, previous)) is not None:
-        return plan_evolution(desired, old.metadata, rename_from=previous)
+        return plan_existing(desired, old.metadata, rename_from=previous, new_declaration=new_declaration)
     if not namespace_exists:
         return TablePlan(desired.identifier, Action.REFUSED, reasons=(
             f"namespace {'.'.join(desired.namespace)} does not exist; the platform's catalog governance "
             "creates it when the pipeline is onboarded",))
     return plan_create(desired)
+
+
+class _Conflict(Exception):  # noqa: N818 - control flow between an attempt and the retry loop, never raised out
+    """The table changed under the attempt; re-plan and try again."""
+
+
+def reconcile_table(catalog: Catalog, desired: DesiredTable, plan: TablePlan | None = None, *,
+                    namespace_exists: bool = True, new_declaration: bool = False) -> tuple[TablePlan, bool]:
+    """Plan (unless given) and apply one table; returns the plan applied last and whether it committed.
+
+    Raises:
+        ConcurrentChangeError: When the table kept changing under every attempt.
+        CatalogError: (typed) When the catalog fails, naming the table and what to do.
+    """
+    def replan() -> TablePlan:
+        return plan_table(catalog, desired, namespace_exists=namespace_exists, new_declaration=new_declaration)
+
+    with catalog_errors(catalog, f"apply table {'.'.join(desired.identifier)}"):
+        current = plan or replan()
+        committed = False
+        retrying = Retrying(stop=stop_after_attempt(CONFLICT_ATTEMPTS), reraise=True,
+                            wait=wait_random_exponential(multiplier=0.1, max=2.0),
+                            retry=retry_if_exception_type(_Conflict))
+        try:
+            for attempt in retrying:
+                with attempt:
+                    if attempt.retry_state.attempt_number > 1:
+                        current = replan()
+                    committed = _apply_verified(catalog, current, desired, replan)
+        except _Conflict as exc:
+            raise ConcurrentChangeError(
+                f"table {current.name} kept changing while it was applied ({CONFLICT_ATTEMPTS} attempts: "
+                f"{exc}); another writer is busy with it: rerun when it is done") from exc
+    return current, committed
+
+
+def _apply_verified(catalog: Catalog, plan: TablePlan, desired: DesiredTable,
+                    replan: Callable[[], TablePlan]) -> bool:
+    try:
+        return apply_plan(catalog, plan, desired)
+    except _CONFLICTS as exc:
+        raise _Conflict(str(exc)) from exc
+    except _OUTCOME_UNKNOWN as exc:
+        if certainly_not_applied(exc):
+            raise
+        # The answer is lost, not the write: the table says whether it went through.
+        try:
+            after = replan()
+        except Exception:
+            after = None
+        if after is not None and after.action is Action.UNCHANGED:
+            return True
+        raise
 
 
 @dataclass(frozen=True)
@@ -77,28 +167,40 @@ class Reconciliation:
 
 
 def plan_tables(catalog: Catalog, tables: Iterable[DesiredTable], *, create_namespaces: bool) -> list[TablePlan]:
-    """Plan every table. With `create_namespaces` false, a missing namespace refuses its tables."""
+    """Plan every table. With `create_namespaces` false, a missing namespace refuses its tables.
+
+    Raises:
+        CatalogError: (typed) When the catalog fails, naming the table and what to do.
+    """
     plans = []
     known: dict[tuple[str, ...], bool] = {}
     for desired in tables:
         ns = desired.namespace
-        if ns not in known:
-            known[ns] = create_namespaces or catalog.namespace_exists(ns)
-        plans.append(plan_table(catalog, desired, namespace_exists=known[ns]))
+        with catalog_errors(catalog, f"plan table {'.'.join(desired.identifier)}"):
+            if ns not in known:
+                known[ns] = create_namespaces or catalog.namespace_exists(ns)
+            plans.append(plan_table(catalog, desired, namespace_exists=known[ns]))
     return plans
 
 
 def apply_tables(catalog: Catalog, tables: Sequence[DesiredTable], *, create_namespaces: bool,
                  progress: Progress | None = None) -> Reconciliation:
-    """Plan and apply every table; refused tables are left as they are and reported."""
+    """Plan and apply every table; refused tables are left as they are and reported.
+
+    Raises:
+        CatalogError: (typed) When the catalog fails; the tables before it are applied, a rerun does the rest.
+    """
     plans = plan_tables(catalog, tables, create_namespaces=create_namespaces)
     if create_namespaces:
         for namespace in dict.fromkeys(d.namespace for d in tables):
-            catalog.create_namespace_if_not_exists(namespace)
-    applied = []
+            with catalog_errors(catalog, f"create namespace {'.'.join(namespace)}"):
+                catalog.create_namespace_if_not_exists(namespace)
+    applied, final = [], []
     for index, (plan, desired) in enumerate(zip(plans, tables, strict=True), start=1):
-        if apply_plan(catalog, plan, desired):
-            applied.append(plan.name)
+        done, committed = reconcile_table(catalog, desired, plan)
+        final.append(done)
+        if committed:
+            applied.append(done.name)
         if progress is not None:
-            progress(index, len(plans), plan)
-    return Reconciliation(plans, applied)
+            progress(index, len(plans), done)
+    return Reconciliation(final, applied)

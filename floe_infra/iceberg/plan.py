@@ -1,16 +1,24 @@
 """Plan how a live Iceberg table becomes the table floe.yaml declares.
 
-A plan is `create`, `unchanged`, `evolve` with the exact list of changes, or `refused` with the
-reasons. Safe evolution is planned freely: optional columns added, types widened (int->long,
-float->double, decimal precision), renames through `renamed_from`, required->optional, docs,
-new partition fields, sort order, properties. Changes that break readers or lose data (dropping
-columns, narrowing or changing types, decimal scale, optional->required, removing or replacing
-partition fields) are refused unless the table opts in with `allow_breaking_changes`. A new
-required column is always refused: existing rows could not satisfy it.
+A plan is `create`, `adopt`, `unchanged`, `evolve` with the exact list of changes, or `refused`
+with the reasons. Safe evolution is planned freely: optional columns added, types promoted
+(int->long, float->double, decimal precision), renames through `renamed_from`,
+required->optional, docs, new partition fields, sort order, properties. Dropping columns,
+optional->required and removing or replacing partition fields are refused unless the table opts
+in with `allow_breaking_changes`. Never applied, whatever the opt-ins: any other type change
+(Iceberg reads old data files through promotions only), a new required column (existing rows
+have no value), a struct/list/map turned into something else.
+
+Which live columns floe-infra manages is recorded on the table (`floe.managed-columns`): a
+managed column missing from floe.yaml is a drop; a column added outside floe-infra is drift,
+shown and left alone. A table floe-infra did not create, or that another stack manages, is
+taken over only with `adopt: true` and only when it matches the declaration.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -21,6 +29,8 @@ from floe_infra.config.tables import BreakingChange, TableConfig
 from floe_infra.iceberg.types import FieldSpec, column_names, columns_of, spec_from_config
 
 MANAGED_PROPERTIES = "floe.managed-properties"
+MANAGED_COLUMNS = "floe.managed-columns"
+MANAGED_BY = "floe.managed-by"
 COMMENT = "comment"
 
 Path = tuple[str, ...]
@@ -30,6 +40,7 @@ class Action(StrEnum):
     """What applying a plan does to a table."""
 
     CREATE = "create"
+    ADOPT = "adopt"
     EVOLVE = "evolve"
     UNCHANGED = "unchanged"
     REFUSED = "refused"
@@ -92,6 +103,7 @@ class TablePlan:
     changes: tuple[Change, ...] = ()
     reasons: tuple[str, ...] = ()
     rename_from: Path | None = None
+    drift: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -101,10 +113,17 @@ class TablePlan:
 
 @dataclass(frozen=True)
 class DesiredTable:
-    """A table from floe.yaml, placed in its namespace."""
+    """A table from floe.yaml, placed in its namespace.
+
+    Attributes:
+        namespace: The pipeline's namespace in the table's layer.
+        config: The declaration.
+        owner: The Pulumi stack that manages the table (`floe.managed-by`); None from the command line.
+    """
 
     namespace: Path
     config: TableConfig
+    owner: str | None = None
 
     @property
     def identifier(self) -> Path:
@@ -129,6 +148,37 @@ class DesiredTable:
             props[COMMENT] = self.config.doc
         return props
 
+    @property
+    def bookkeeping(self) -> dict[str, str]:
+        """The properties floe-infra keeps on the tables it manages, as they are after an apply."""
+        props = self.properties
+        marks = {MANAGED_PROPERTIES: ",".join(sorted(props)), MANAGED_COLUMNS: managed_columns_value(self.columns)}
+        return {**marks, MANAGED_BY: self.owner} if self.owner else marks
+
+
+def column_paths(specs: Iterable[FieldSpec], prefix: Path = ()) -> list[str]:
+    """Dotted paths of fields and their nested fields (`shipping.street`, `tags.element`)."""
+    paths = []
+    for spec in specs:
+        path = (*prefix, spec.name)
+        paths += [".".join(path), *column_paths(spec.children, path)]
+    return paths
+
+
+def managed_columns_value(specs: Iterable[FieldSpec]) -> str:
+    """The `floe.managed-columns` property of a table with these columns."""
+    return json.dumps(sorted(column_paths(specs)), separators=(",", ":"))
+
+
+def managed_columns(properties: dict[str, str]) -> frozenset[str] | None:
+    """The columns floe-infra manages on a live table; None when unrecorded (then it manages all)."""
+    raw = properties.get(MANAGED_COLUMNS)
+    try:
+        paths = json.loads(raw) if raw is not None else None
+    except ValueError:
+        return None  # damaged outside floe-infra: the safe reading is "every column is managed"
+    return frozenset(str(p) for p in paths) if isinstance(paths, list) else None
+
 
 def default_null_order(direction: str) -> str:
     """Iceberg's default: nulls first when ascending, last when descending."""
@@ -141,7 +191,8 @@ def desired_sort(config: TableConfig) -> list[tuple[str, str, str, str]]:
             for f in config.sort_by]
 
 
-def _widens(old: str, new: str) -> bool:
+def _promotes(old: str, new: str) -> bool:
+    """Whether Iceberg reads `old` data as `new` (format v1/v2 type promotions)."""
     if (old, new) in {("int", "long"), ("float", "double")}:
         return True
     if old.startswith("decimal(") and new.startswith("decimal("):
@@ -150,17 +201,28 @@ def _widens(old: str, new: str) -> bool:
     return False
 
 
-def _decimal_scale_changes(old: str, new: str) -> bool:
-    if old.startswith("decimal(") and new.startswith("decimal("):
-        return old[8:-1].split(",")[1] != new[8:-1].split(",")[1]
-    return False
+def _retype_path(target: str, old: str, new: str) -> str:
+    """Why a type change is never applied, and the data-preserving way to get there."""
+    leaf = target.rsplit(".", 1)[-1]
+    suggestion = f"{leaf}_{new.split('(')[0].split('[')[0]}"
+    return (f"change type {target}: {old} -> {new} is never applied, whatever the opt-ins: Iceberg only promotes "
+            "int -> long, float -> double and a decimal's precision (same scale), and retyping a column in place "
+            "would leave its existing data unreadable. To change it without losing data: add a new column (for "
+            f"example {suggestion}: {new}), backfill it from {target}, move readers to it, then remove {target} in "
+            "a later change with `allow_breaking_changes: [drop_columns]`")
 
 
 class _SchemaDiff:
-    """Compare desired and live field trees; collect changes and the rename map."""
+    """Compare desired and live field trees; collect changes, drift and the rename map.
 
-    def __init__(self) -> None:
+    `managed` holds the live column paths floe-infra manages (None: all of them): an undeclared
+    managed column is a drop, an undeclared unmanaged one is drift.
+    """
+
+    def __init__(self, managed: frozenset[str] | None) -> None:
+        self.managed = managed
         self.changes: list[Change] = []
+        self.drift: list[str] = []
         self.renamed: dict[Path, Path] = {}  # old path -> new path
 
     def fields(self, desired: tuple[FieldSpec, ...], actual: tuple[FieldSpec, ...], new_prefix: Path,
@@ -185,8 +247,12 @@ class _SchemaDiff:
         for have in actual:
             if have.name not in matched:
                 path = (*old_prefix, have.name)
-                self.changes.append(Change(ChangeKind.DROP_COLUMN, ".".join(path), breaking=BreakingChange.DROP_COLUMNS,
-                                           old_path=path))
+                dotted = ".".join(path)
+                if self.managed is None or dotted in self.managed:
+                    self.changes.append(Change(ChangeKind.DROP_COLUMN, dotted, breaking=BreakingChange.DROP_COLUMNS,
+                                               old_path=path))
+                else:
+                    self.drift.append(f"column {dotted}: {_type_text(have)} (added outside floe-infra; left as is)")
 
     def _add(self, want: FieldSpec, new_path: Path, old_parent: Path) -> None:
         forbidden = None
@@ -199,17 +265,12 @@ class _SchemaDiff:
     def field(self, want: FieldSpec, have: FieldSpec, new_path: Path, old_path: Path) -> None:
         target = ".".join(new_path)
         if want.type != have.type:
-            nested = {want.type, have.type} & {"struct", "list", "map"}
-            if not nested and _widens(have.type, want.type):
+            if _promotes(have.type, want.type):
                 self.changes.append(Change(ChangeKind.WIDEN_TYPE, target, f"{have.type} -> {want.type}",
                                            old_path=old_path, spec=want))
             else:
-                forbidden = (f"{target} cannot change between {have.type} and {want.type}; add a new column instead"
-                             if nested else None)
-                detail = f"{have.type} -> {want.type}" + (
-                    " (decimal scale changes)" if _decimal_scale_changes(have.type, want.type) else "")
-                self.changes.append(Change(ChangeKind.CHANGE_TYPE, target, detail,
-                                           breaking=BreakingChange.CHANGE_TYPES, forbidden=forbidden,
+                self.changes.append(Change(ChangeKind.CHANGE_TYPE, target, f"{have.type} -> {want.type}",
+                                           forbidden=_retype_path(target, have.type, want.type),
                                            old_path=old_path, spec=want))
         elif want.children or have.children:
             if want.type == "struct":
@@ -293,6 +354,8 @@ def _property_changes(desired: DesiredTable, current: dict[str, str]) -> list[Ch
     managed = ",".join(sorted(want))
     if current.get(MANAGED_PROPERTIES, "") != managed:
         changes.append(Change(ChangeKind.SET_PROPERTY, MANAGED_PROPERTIES, repr(managed)))
+    if desired.owner and current.get(MANAGED_BY) != desired.owner:
+        changes.append(Change(ChangeKind.SET_PROPERTY, MANAGED_BY, repr(desired.owner)))
     return changes
 
 
@@ -314,7 +377,7 @@ def plan_evolution(desired: DesiredTable, metadata: TableMetadata, rename_from: 
     config = desired.config
     schema = metadata.schema()
     names = column_names(schema)
-    diff = _SchemaDiff()
+    diff = _SchemaDiff(managed_columns(dict(metadata.properties)))
     diff.fields(desired.columns, columns_of(schema), (), ())
     changes = list(diff.changes)
     if rename_from is not None:
@@ -331,7 +394,43 @@ def plan_evolution(desired: DesiredTable, metadata: TableMetadata, rename_from: 
     reasons += [f"{c.describe()} is refused: it breaks readers or loses data; allow it with "
                 f"`allow_breaking_changes: [{c.breaking}]`" for c in changes
                 if c.breaking is not None and c.breaking not in allowed and not c.forbidden]
+    drift = tuple(diff.drift)
     if reasons:
-        return TablePlan(desired.identifier, Action.REFUSED, tuple(changes), tuple(reasons), rename_from)
+        return TablePlan(desired.identifier, Action.REFUSED, tuple(changes), tuple(reasons), rename_from, drift)
     action = Action.EVOLVE if changes else Action.UNCHANGED
-    return TablePlan(desired.identifier, action, tuple(changes), (), rename_from)
+    return TablePlan(desired.identifier, action, tuple(changes), (), rename_from, drift)
+
+
+# What adopting a table may change: its bookkeeping, properties and docs, never its structure.
+_ADOPTABLE = frozenset({ChangeKind.RENAME_TABLE, ChangeKind.SET_PROPERTY, ChangeKind.REMOVE_PROPERTY,
+                        ChangeKind.UPDATE_DOC})
+
+
+def plan_existing(desired: DesiredTable, metadata: TableMetadata, rename_from: Path | None = None, *,
+                  new_declaration: bool = False) -> TablePlan:
+    """The plan of a table that exists, checking whose it is first.
+
+    A table floe-infra did not create, or (for a declaration new to a stack, `new_declaration`)
+    one that another stack or the command line manages, is only taken over with `adopt: true`,
+    and only when it already matches the declaration: adopting changes bookkeeping, properties
+    and docs, never columns, partitioning or sort order.
+    """
+    plan = plan_evolution(desired, metadata, rename_from)
+    props = dict(metadata.properties)
+    owner = props.get(MANAGED_BY)
+    if MANAGED_PROPERTIES not in props:
+        whose = "was not created by floe-infra"
+    elif new_declaration and desired.owner is not None and owner != desired.owner:
+        whose = f"is managed by {owner}" if owner else "was created by `floe-infra tables apply`, not by this stack"
+    else:
+        return plan
+    existing = f"the existing table {'.'.join(rename_from)}" if rename_from else "it"
+    if not desired.config.adopt:
+        reason = (f"{existing} already exists and {whose}; to take it over, declare it as it is and set "
+                  "`adopt: true` (floe-infra adopts a table only when it matches the declaration)")
+        return TablePlan(desired.identifier, Action.REFUSED, plan.changes, (reason,), rename_from, plan.drift)
+    if mismatches := [c.describe() for c in plan.changes if c.kind not in _ADOPTABLE]:
+        reason = (f"{existing} {whose} and differs from its declaration ({'; '.join(mismatches)}), so it is not "
+                  "adopted: declare it as it is, adopt it, then change it in a later apply")
+        return TablePlan(desired.identifier, Action.REFUSED, plan.changes, (reason,), rename_from, plan.drift)
+    return TablePlan(desired.identifier, Action.ADOPT, plan.changes, (), rename_from, plan.drift)

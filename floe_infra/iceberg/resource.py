@@ -3,9 +3,15 @@
 - `check` validates the declaration and, from the previous and new declarations alone (no
   catalog needed), computes the evolution plan. The plan's lines become the `plan` input, so
   `pulumi preview --diff` in a pull request lists exactly which columns change; a refused plan
-  fails the preview with its reasons.
-- `create` and `update` plan against the live table (the source of truth) and apply the plan.
-- `delete` leaves the table in the catalog unless `drop_when_removed` was declared.
+  fails the preview with its reasons. So does a change that would make this resource a different
+  table (another namespace or catalog, or a new name without `renamed_from`): floe-infra never
+  replaces a table, because replacing one is creating an empty table and dropping the old one.
+- `diff` never asks for a replacement.
+- `create` and `update` plan against the live table (the source of truth) and apply the plan,
+  with the engine's conflict retries. `create` takes over an existing table only when it is this
+  stack's own (an interrupted create) or the declaration says `adopt: true` and it matches.
+- `delete` leaves the table in the catalog: dropping a removed table (`drop_when_removed`) is
+  `TableSet`'s job, which sees the whole declaration and can tell a removal from a rename.
 
 The catalog credential is a secret input (encrypted in state, secret in outputs) and is never
 part of the pickled provider, which holds no state at all.
@@ -18,16 +24,17 @@ from typing import Any
 import pulumi
 import pulumi.dynamic as dynamic
 from pydantic import ValidationError
-from pyiceberg.exceptions import NoSuchTableError
 from pyiceberg.table.metadata import new_table_metadata
 
 from floe_infra import __version__
 from floe_infra.config.tables import TableConfig
 from floe_infra.errors import FloeError
-from floe_infra.iceberg.apply import apply_plan, partition_spec, sort_order
-from floe_infra.iceberg.catalogs import CatalogTarget, open_catalog
-from floe_infra.iceberg.engine import plan_table
+from floe_infra.iceberg.apply import partition_spec, sort_order
+from floe_infra.iceberg.catalogs import CatalogTarget, exclusive, open_catalog
+from floe_infra.iceberg.engine import reconcile_table
+from floe_infra.iceberg.failures import catalog_errors
 from floe_infra.iceberg.plan import (
+    MANAGED_BY,
     MANAGED_PROPERTIES,
     Action,
     DesiredTable,
@@ -37,11 +44,11 @@ from floe_infra.iceberg.plan import (
 )
 from floe_infra.iceberg.types import schema_for
 
-INPUTS = ("catalog", "credential", "namespace", "table", "provider_version")
+INPUTS = ("catalog", "credential", "namespace", "table", "owner", "provider_version")
 
 
 def _desired(props: dict[str, Any]) -> DesiredTable:
-    return DesiredTable(tuple(props["namespace"]), TableConfig.model_validate(props["table"]))
+    return DesiredTable(tuple(props["namespace"]), TableConfig.model_validate(props["table"]), props.get("owner"))
 
 
 def declared_plan(olds: dict[str, Any] | None, news: dict[str, Any]) -> TablePlan:
@@ -53,11 +60,35 @@ def declared_plan(olds: dict[str, Any] | None, news: dict[str, Any]) -> TablePla
     schema = schema_for(previous.columns, previous.config.identifier_fields)
     props = previous.properties
     # The declared state carries the properties floe-infra manages, as the live table does.
+    bookkeeping = {MANAGED_PROPERTIES: ",".join(sorted(props)), **({MANAGED_BY: previous.owner} if previous.owner
+                                                                   else {})}
     metadata = new_table_metadata(schema, partition_spec(schema, previous), sort_order(schema, previous),
-                                  "memory://declared",
-                                  properties={**props, MANAGED_PROPERTIES: ",".join(sorted(props))})
+                                  "memory://declared", properties={**props, **bookkeeping})
     renamed = desired.previous_identifier if previous.config.name != desired.config.name else None
     return plan_evolution(desired, metadata, rename_from=renamed if renamed == previous.identifier else None)
+
+
+def replacement_reasons(olds: dict[str, Any], news: dict[str, Any]) -> list[str]:
+    """Why a change would turn this resource into another table (then it is refused), if it would."""
+    old_table, new_table = olds.get("table") or {}, news.get("table") or {}
+    old_name, new_name = old_table.get("name"), new_table.get("name")
+    old_id = ".".join([*olds.get("namespace", []), str(old_name)])
+    reasons = []
+    # The warehouse and namespace say which table this is; the URI only how to reach it (it may move).
+    moved = [olds.get("namespace"), (olds.get("catalog") or {}).get("warehouse")] != [
+        news.get("namespace"), (news.get("catalog") or {}).get("warehouse")]
+    if moved and not new_table.get("adopt"):
+        new_id = ".".join([*news.get("namespace", []), str(new_name)])
+        reasons.append(
+            f"table {old_id} would become {new_id} in {news.get('catalog', {}).get('warehouse')}: floe-infra never "
+            "moves or replaces a table (that is an empty new table, and the old one with its data left behind or "
+            "dropped). Keep the layer; to move the data, declare a new table and copy it; if the table was already "
+            "moved in the catalog (a platform namespace change), set `adopt: true` to take it over where it is now")
+    if old_name is not None and old_name != new_name and new_table.get("renamed_from") != old_name:
+        reasons.append(
+            f"table {old_id} would be replaced by a new table {new_name}: to rename it with its data, declare "
+            f"`renamed_from: {old_name}`; to start a new table, give it its own declaration")
+    return reasons
 
 
 def _target(props: dict[str, Any]) -> CatalogTarget:
@@ -76,46 +107,41 @@ class IcebergTableProvider(dynamic.ResourceProvider):
             first = exc.errors(include_url=False)[0]
             where = ".".join(str(p) for p in first["loc"])
             return dynamic.CheckResult(news, [dynamic.CheckFailure(f"table.{where}", first["msg"])])
-        failures = [dynamic.CheckFailure("table", reason) for reason in plan.reasons]
+        reasons = [*replacement_reasons(_olds or {}, news), *plan.reasons] if _olds else list(plan.reasons)
+        failures = [dynamic.CheckFailure("table", reason) for reason in reasons]
         return dynamic.CheckResult({**news, "plan": [c.describe() for c in plan.changes]}, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.DiffResult:
-        replaces = []
-        if olds.get("namespace") != news.get("namespace") or olds.get("catalog") != news.get("catalog"):
-            replaces.append("namespace")
-        old_name, new = olds.get("table", {}).get("name"), news.get("table", {})
-        if old_name is not None and old_name != new.get("name") and new.get("renamed_from") != old_name:
-            replaces.append("table")
+        # Never a replacement: `check` refuses every change that would need one.
         changed = any(olds.get(key) != news.get(key) for key in INPUTS) or bool(news.get("plan"))
-        return dynamic.DiffResult(changes=changed, replaces=replaces, delete_before_replace=False)
+        return dynamic.DiffResult(changes=changed, replaces=[], delete_before_replace=False)
 
     def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
-        outs = self._reconcile(props)
+        outs = self._reconcile(props, new_declaration=True)
         return dynamic.CreateResult(".".join(outs["identifier"]), outs)
 
     def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> dynamic.UpdateResult:
-        return dynamic.UpdateResult(self._reconcile(news))
+        return dynamic.UpdateResult(self._reconcile(news, new_declaration=False))
 
-    def delete(self, _id: str, props: dict[str, Any]) -> None:
-        if not props.get("table", {}).get("drop_when_removed"):
-            return
-        catalog = open_catalog(_target(props))
-        try:
-            catalog.purge_table(tuple(props["identifier"]))
-        except NoSuchTableError:
-            return
+    def delete(self, _id: str, _props: dict[str, Any]) -> None:
+        # The table stays: a removal that drops it is decided and done by TableSet.
+        return
 
-    def _reconcile(self, props: dict[str, Any]) -> dict[str, Any]:
+    def _reconcile(self, props: dict[str, Any], *, new_declaration: bool) -> dict[str, Any]:
         target = _target(props)
-        catalog = open_catalog(target)
         desired = _desired(props)
-        if target.embedded:
-            catalog.create_namespace_if_not_exists(desired.namespace)
-        plan = plan_table(catalog, desired, namespace_exists=catalog.namespace_exists(desired.namespace))
-        if plan.action is Action.REFUSED:
-            raise FloeError(f"table {plan.name} refused: " + "; ".join(plan.reasons))
-        apply_plan(catalog, plan, desired)
-        table = catalog.load_table(desired.identifier)
+        catalog = open_catalog(target)
+        with exclusive(target):
+            with catalog_errors(catalog, f"prepare namespace {'.'.join(desired.namespace)}"):
+                if target.embedded:
+                    catalog.create_namespace_if_not_exists(desired.namespace)
+                namespace_exists = catalog.namespace_exists(desired.namespace)
+            plan, _ = reconcile_table(catalog, desired, namespace_exists=namespace_exists,
+                                      new_declaration=new_declaration)
+            if plan.action is Action.REFUSED:
+                raise FloeError(f"table {plan.name} refused: " + "; ".join(plan.reasons))
+            with catalog_errors(catalog, f"load table {plan.name}"):
+                table = catalog.load_table(desired.identifier)
         return {**{k: props.get(k) for k in INPUTS}, "plan": props.get("plan", []),
                 "identifier": list(desired.identifier), "table_uuid": str(table.metadata.table_uuid),
                 "metadata_location": table.metadata_location,
@@ -131,12 +157,14 @@ class IcebergTable(dynamic.Resource, module="iceberg", name="IcebergTable"):
     plan: pulumi.Output[list[str]]
 
     def __init__(self, name: str, *, catalog: CatalogTarget, namespace: tuple[str, ...], table: TableConfig,
-                 credential: pulumi.Input[str] | None = None, opts: pulumi.ResourceOptions | None = None) -> None:
+                 credential: pulumi.Input[str] | None = None, owner: str | None = None,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
         props: dict[str, Any] = {
             "catalog": {"uri": catalog.uri, "warehouse": catalog.warehouse, "scope": catalog.scope},
             "credential": pulumi.Output.secret(credential) if credential is not None else None,
             "namespace": list(namespace),
             "table": table.model_dump(mode="json", exclude_none=True),
+            "owner": owner,
             "provider_version": __version__,
             "identifier": None, "table_uuid": None, "metadata_location": None, "plan": None, "applied": None,
         }

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pytest
+from pydantic import ValidationError as PydanticValidationError
+from pyiceberg.catalog import Catalog
 from pyiceberg.table.sorting import SortDirection
 
 from floe_infra.errors import CatalogError
@@ -23,6 +27,26 @@ BASE = [
 
 def with_columns(columns, **extra):
     return table(columns=columns, **extra)
+
+
+def row(number: int) -> dict[str, Any]:
+    """A row of BASE (plus its struct, when the table has one)."""
+    return {"id": number, "qty": 3, "price": 1.5, "amount": Decimal("9.99"), "note": "web", "ship": {"city": "Lyon"}}
+
+
+def write(catalog: Catalog, rows: list[dict[str, Any]]) -> None:
+    """Append rows through pyiceberg, shaped by the table's current schema."""
+    live = catalog.load_table((*NAMESPACE, "orders"))
+    names = live.schema().column_names
+    shaped = [{("remark" if k == "note" and "remark" in names else k): v for k, v in r.items()} for r in rows]
+    schema = live.schema().as_arrow()
+    live.append(pa.Table.from_pylist([{k: v for k, v in r.items() if k in schema.names} for r in shaped],
+                                     schema=schema))
+
+
+def read(catalog: Catalog) -> list[dict[str, Any]]:
+    """Every row of the table, by id."""
+    return catalog.load_table((*NAMESPACE, "orders")).scan().to_arrow().sort_by("id").to_pylist()
 
 
 def replace(columns, column, **changes):
@@ -79,10 +103,6 @@ def test_safe_change_is_planned_and_applied(catalog, change, expected):
 
 @pytest.mark.parametrize(("change", "refused", "opt_in"), [
     (lambda c: [x for x in c if x["name"] != "note"], "drop column note", "drop_columns"),
-    (lambda c: replace(c, "qty", type="string"), "change type qty: int -> string", "change_types"),
-    (lambda c: replace(c, "id", type="int"), "change type id: long -> int", "change_types"),
-    (lambda c: replace(c, "amount", type="decimal(10,3)"),
-     "change type amount: decimal(10,2) -> decimal(10,3) (decimal scale changes)", "change_types"),
     (lambda c: replace(c, "note", required=True), "make required note", "make_required"),
 ])
 def test_breaking_change_is_refused_with_the_opt_in_that_allows_it(catalog, change, refused, opt_in):
@@ -94,6 +114,55 @@ def test_breaking_change_is_refused_with_the_opt_in_that_allows_it(catalog, chan
     result = apply(catalog, with_columns(change(BASE)))
     assert result.applied == []
     assert plan(catalog, with_columns(BASE)).action is Action.UNCHANGED  # the table was left alone
+
+
+EVERY_OPT_IN = ["drop_columns", "make_required", "replace_partitioning"]
+
+
+@pytest.mark.parametrize(("column", "old", "new", "value"), [
+    ("note", "string", "int", "web"),
+    ("id", "long", "int", 1),
+    ("qty", "int", "string", 3),
+    ("price", "float", "long", 1.5),
+    ("amount", "decimal(10,2)", "decimal(10,3)", Decimal("9.99")),
+    ("amount", "decimal(10,2)", "decimal(8,2)", Decimal("9.99")),
+])
+def test_type_change_that_is_no_promotion_is_refused_whatever_the_opt_ins_and_data_stays_readable(
+        catalog, column, old, new, value):
+    apply(catalog, with_columns(BASE))
+    write(catalog, [row(1)])
+    planned = plan(catalog, with_columns(replace(BASE, column, type=new), allow_breaking_changes=EVERY_OPT_IN))
+    assert planned.action is Action.REFUSED
+    assert planned.reasons == (
+        f"change type {column}: {old} -> {new} is never applied, whatever the opt-ins: Iceberg only promotes "
+        "int -> long, float -> double and a decimal's precision (same scale), and retyping a column in place would "
+        "leave its existing data unreadable. To change it without losing data: add a new column (for example "
+        f"{column}_{new.split('(')[0]}: {new}), backfill it from {column}, move readers to it, then remove {column} "
+        "in a later change with `allow_breaking_changes: [drop_columns]`",)
+    assert apply(catalog, with_columns(replace(BASE, column, type=new), allow_breaking_changes=EVERY_OPT_IN)
+                 ).applied == []
+    assert read(catalog)[0][column] == value
+
+
+def test_change_types_is_no_longer_an_opt_in():
+    with pytest.raises(PydanticValidationError, match=r"change_types is not an opt-in any more: Iceberg can only "
+                                                      r"promote int -> long.*add a new column of the new type"):
+        table(columns=BASE, allow_breaking_changes=["change_types"])
+
+
+def test_the_data_preserving_path_for_a_type_change_keeps_every_row(catalog):
+    apply(catalog, with_columns(BASE))
+    write(catalog, [row(1), row(2)])
+    # Step 1: a new column of the new type next to the old one; backfill it.
+    apply(catalog, with_columns([*BASE, {"name": "note_int", "type": "int"}]))
+    live = catalog.load_table((*NAMESPACE, "orders"))
+    backfilled = live.scan().to_arrow().to_pylist()
+    live.overwrite(pa.Table.from_pylist([{**r, "note_int": len(r["note"])} for r in backfilled],
+                                        schema=live.schema().as_arrow()))
+    # Step 2, later: retire the old column, explicitly.
+    apply(catalog, with_columns([c for c in BASE if c["name"] != "note"] + [{"name": "note_int", "type": "int"}],
+                                allow_breaking_changes=["drop_columns"]))
+    assert [(r["id"], r["note_int"]) for r in read(catalog)] == [(1, 3), (2, 3)]
 
 
 def test_refusal_covers_the_whole_table_even_when_other_changes_are_safe(catalog):
@@ -110,43 +179,57 @@ def test_drop_column_applies_with_its_opt_in(catalog):
     assert "note" not in [f.name for f in catalog.load_table((*NAMESPACE, "orders")).schema().fields]
 
 
-def test_type_change_and_make_required_apply_with_their_opt_ins(catalog):
+def test_make_required_applies_with_its_opt_in(catalog):
     apply(catalog, with_columns(BASE))
-    changed = with_columns(replace(replace(BASE, "qty", type="string"), "note", required=True),
-                           allow_breaking_changes=["change_types", "make_required"])
-    apply(catalog, changed)
-    schema = catalog.load_table((*NAMESPACE, "orders")).schema()
-    assert str(schema.find_field("qty").field_type) == "string"
-    assert schema.find_field("note").required
+    apply(catalog, with_columns(replace(BASE, "note", required=True), allow_breaking_changes=["make_required"]))
+    assert catalog.load_table((*NAMESPACE, "orders")).schema().find_field("note").required
 
 
 def test_new_required_column_is_refused_whatever_the_opt_ins(catalog):
     apply(catalog, with_columns(BASE))
     planned = plan(catalog, with_columns([*BASE, {"name": "region", "type": "string", "required": True}],
-                                         allow_breaking_changes=["make_required", "change_types"]))
+                                         allow_breaking_changes=EVERY_OPT_IN))
     assert planned.action is Action.REFUSED
     assert planned.reasons == ("new column region is required, and existing rows have no value for it; "
                                "add it as optional",)
 
 
-def test_data_written_before_an_evolution_is_readable_after_it(catalog):
-    apply(catalog, with_columns(BASE))
-    orders = catalog.load_table((*NAMESPACE, "orders"))
-    orders.append(pa.table({
-        "id": pa.array([1, 2], pa.int64()), "qty": pa.array([3, 4], pa.int32()),
-        "price": pa.array([1.5, 2.5], pa.float32()),
-        "amount": pa.array([__import__("decimal").Decimal("9.99")] * 2, pa.decimal128(10, 2)),
-        "note": pa.array(["a", "b"]),
-    }, schema=orders.schema().as_arrow()))
-    evolved = with_columns([*replace(replace(BASE, "qty", type="long"), "note", name="remark", renamed_from="note"),
-                            {"name": "coupon", "type": "string"}])
-    apply(catalog, evolved)
-    rows = catalog.load_table((*NAMESPACE, "orders")).scan().to_arrow().sort_by("id").to_pylist()
-    assert rows == [
-        {"id": 1, "qty": 3, "price": 1.5, "amount": rows[0]["amount"], "remark": "a", "coupon": None},
-        {"id": 2, "qty": 4, "price": 2.5, "amount": rows[1]["amount"], "remark": "b", "coupon": None},
-    ]
-    assert str(rows[0]["amount"]) == "9.99"
+ALLOWED_CHANGES = [
+    ("add an optional column", lambda c: [*c, {"name": "coupon", "type": "string"}], {}),
+    ("widen int to long", lambda c: replace(c, "qty", type="long"), {}),
+    ("widen float to double", lambda c: replace(c, "price", type="double"), {}),
+    ("widen a decimal's precision", lambda c: replace(c, "amount", type="decimal(14,2)"), {}),
+    ("rename a column", lambda c: replace(c, "note", name="remark", renamed_from="note"), {}),
+    ("make a column optional", lambda c: replace(c, "id", required=False), {}),
+    ("add a struct field", lambda c: replace(c, "ship", fields=[{"name": "city", "type": "string"},
+                                                                {"name": "zip", "type": "string"}]), {}),
+    ("change a doc", lambda c: replace(c, "qty", doc="units ordered"), {}),
+    ("add a partition field", lambda c: c, {"partition_by": [{"column": "id", "transform": "bucket[4]"}]}),
+    ("change the sort order", lambda c: c, {"partition_by": [{"column": "id", "transform": "bucket[4]"}],
+                                            "sort_by": [{"column": "id", "direction": "desc"}]}),
+    ("set a property", lambda c: c, {"partition_by": [{"column": "id", "transform": "bucket[4]"}],
+                                     "sort_by": [{"column": "id", "direction": "desc"}],
+                                     "properties": {"owner": "sales"}}),
+]
+
+
+def test_every_row_reads_back_after_each_allowed_change(catalog):
+    columns = [*BASE, {"name": "ship", "type": "struct", "fields": [{"name": "city", "type": "string"}]}]
+    apply(catalog, with_columns(columns))
+    write(catalog, [row(1), row(2)])
+    written = 2
+    for what, change, extra in ALLOWED_CHANGES:
+        columns = change(columns)
+        result = apply(catalog, with_columns(columns, **extra))
+        assert result.applied == ["bronze.sales.orders"], what
+        rows = read(catalog)
+        assert [r["id"] for r in rows] == list(range(1, written + 1)), what
+        assert all(r["qty"] == 3 and r["price"] == 1.5 and r["amount"] == Decimal("9.99") for r in rows), what
+        assert all((r.get("note") or r.get("remark")) == "web" for r in rows), what
+        assert all(r["ship"]["city"] == "Lyon" for r in rows), what
+        written += 1
+        write(catalog, [row(written)])  # and the evolved table takes new rows
+    assert [r["id"] for r in read(catalog)] == list(range(1, written + 1))
 
 
 def test_table_rename_keeps_its_data_and_history(catalog):
@@ -196,9 +279,11 @@ def test_struct_cannot_become_a_primitive_even_with_the_opt_in(catalog):
                                                 "fields": [{"name": "street", "type": "string"}]}]
     apply(catalog, with_columns(columns))
     planned = plan(catalog, with_columns([columns[0], {"name": "address", "type": "string"}],
-                                         allow_breaking_changes=["change_types"]))
+                                         allow_breaking_changes=EVERY_OPT_IN))
     assert planned.action is Action.REFUSED
-    assert planned.reasons == ("address cannot change between struct and string; add a new column instead",)
+    assert planned.reasons[0].startswith("change type address: struct -> string is never applied, whatever the "
+                                         "opt-ins")
+    assert "add a new column (for example address_string: string)" in planned.reasons[0]
 
 
 def test_partition_fields_can_be_added_but_not_removed_without_opt_in(catalog):
@@ -248,11 +333,11 @@ def test_catalog_errors_name_the_table(catalog, monkeypatch):
     from floe_infra.iceberg import apply as apply_module
 
     apply(catalog, with_columns(BASE))
-    desired = with_columns(replace(BASE, "qty", type="string"), allow_breaking_changes=["change_types"])
+    desired = with_columns(replace(BASE, "qty", type="long"))
     planned = plan(catalog, desired)
 
     def refuse(*args, **kwargs):
-        raise ValueError("Cannot change column type: qty: int -> string")
+        raise ValueError("Cannot change column type: qty: int -> long")
 
     monkeypatch.setattr(apply_module, "primitive", refuse)
     with pytest.raises(CatalogError, match=r"table bronze\.sales\.orders: the catalog refused the change: Cannot"):

@@ -6,11 +6,19 @@ from pathlib import Path
 from typing import Any
 
 import dill
+import pyarrow as pa
 import pytest
+from pyiceberg.catalog import Catalog
+from pyiceberg.schema import Schema
+from pyiceberg.types import IntegerType, LongType, NestedField, StringType
 
+from floe_infra.config.tables import TableConfig
 from floe_infra.errors import FloeError
-from floe_infra.iceberg.catalogs import embedded_target
-from floe_infra.iceberg.resource import IcebergTableProvider
+from floe_infra.iceberg.catalogs import CatalogTarget, embedded_target, open_catalog
+from floe_infra.iceberg.engine import plan_table
+from floe_infra.iceberg.plan import Action, DesiredTable
+from floe_infra.iceberg.resource import IcebergTableProvider, _desired
+from floe_infra.iceberg.table_set import TableSetProvider, table_entry
 from tests.iceberg.conftest import NAMESPACE
 
 COLUMNS = [{"name": "id", "type": "long", "required": True}, {"name": "qty", "type": "int"}]
@@ -19,8 +27,24 @@ COLUMNS = [{"name": "id", "type": "long", "required": True}, {"name": "qty", "ty
 def props(tmp_path: Path, **table: Any) -> dict[str, Any]:
     target = embedded_target(tmp_path)
     return {"catalog": {"uri": target.uri, "warehouse": target.warehouse, "scope": None}, "credential": None,
-            "namespace": list(NAMESPACE), "provider_version": "test",
+            "namespace": list(NAMESPACE), "provider_version": "test", "owner": "floe-pipeline/dev",
             "table": {"name": "orders", "layer": "bronze", "columns": COLUMNS, **table}}
+
+
+def table_set(tmp_path: Path, *tables: dict[str, Any], namespace: tuple[str, ...] = NAMESPACE) -> dict[str, Any]:
+    """TableSet inputs declaring these tables (name, renamed_from, drop_when_removed)."""
+    target = embedded_target(tmp_path)
+    place = CatalogTarget(uri=target.uri, warehouse="lakehouse")
+    entries = [table_entry(place, DesiredTable(namespace, TableConfig.model_validate(
+        {"layer": "bronze", "columns": COLUMNS, **t}))) for t in tables]
+    for entry in entries:
+        entry["catalog"]["warehouse"] = target.warehouse  # the embedded catalog's, to reach it
+    return {"credential": None, "tables": entries, "provider_version": "test"}
+
+
+def write_rows(catalog: Catalog, count: int) -> None:
+    live = catalog.load_table((*NAMESPACE, "orders"))
+    live.append(pa.Table.from_pylist([{"id": i, "qty": i} for i in range(count)], schema=live.schema().as_arrow()))
 
 
 @pytest.fixture
@@ -81,34 +105,139 @@ def test_rename_through_renamed_from_is_an_update_not_a_replacement(provider, tm
     assert updated.outs["table_uuid"] == created.outs["table_uuid"]
 
 
-def test_name_change_without_renamed_from_replaces_and_moving_layers_replaces(provider, tmp_path):
+def test_no_change_ever_replaces_a_table_and_the_ones_that_would_are_refused(provider, tmp_path):
     created = provider.create(checked(provider, {}, props(tmp_path)))
-    assert provider.diff(created.id, created.outs, props(tmp_path, name="purchases")).replaces == ["table"]
+    renamed = props(tmp_path, name="purchases")
     moved = {**props(tmp_path), "namespace": ["silver", "sales"]}
-    assert provider.diff(created.id, created.outs, moved).replaces == ["namespace"]
+    assert provider.diff(created.id, created.outs, renamed).replaces == []
+    assert provider.diff(created.id, created.outs, moved).replaces == []
+    assert [f.reason for f in provider.check(created.outs, renamed).failures] == [
+        "table bronze.sales.orders would be replaced by a new table purchases: to rename it with its data, declare "
+        "`renamed_from: orders`; to start a new table, give it its own declaration"]
+    [failure] = provider.check(created.outs, moved).failures
+    assert failure.reason.startswith("table bronze.sales.orders would become silver.sales.orders in ")
+    assert "floe-infra never moves or replaces a table" in failure.reason
+    assert "set `adopt: true` to take it over where it is now" in failure.reason
 
 
-def test_delete_leaves_the_table_unless_it_was_declared_droppable(provider, tmp_path):
-    from floe_infra.iceberg.catalogs import open_catalog
-
-    catalog = open_catalog(embedded_target(tmp_path))
-    kept = provider.create(checked(provider, {}, props(tmp_path)))
-    provider.delete(kept.id, kept.outs)
-    assert catalog.table_exists((*NAMESPACE, "orders"))
-    droppable = provider.create(checked(provider, {}, props(tmp_path, name="scratch", drop_when_removed=True)))
-    provider.delete(droppable.id, droppable.outs)
-    assert not catalog.table_exists((*NAMESPACE, "scratch"))
-
-
-def test_update_refuses_when_the_live_table_drifted_into_a_breaking_change(provider, tmp_path):
+def test_a_namespace_move_with_adopt_takes_over_the_table_already_moved_in_the_catalog(provider, tmp_path):
     created = provider.create(checked(provider, {}, props(tmp_path)))
-    from floe_infra.iceberg.catalogs import open_catalog
+    catalog = open_catalog(embedded_target(tmp_path))
+    catalog.create_namespace(("silver", "sales"))
+    catalog.rename_table((*NAMESPACE, "orders"), ("silver", "sales", "orders"))  # the platform team moved it
+    moved = {**props(tmp_path, adopt=True), "namespace": ["silver", "sales"]}
+    updated = provider.update(created.id, created.outs, checked(provider, created.outs, moved))
+    assert updated.outs["table_uuid"] == created.outs["table_uuid"]
 
-    table = open_catalog(embedded_target(tmp_path)).load_table((*NAMESPACE, "orders"))
-    with table.update_schema() as update:
-        update.add_column("extra", __import__("pyiceberg.types", fromlist=["StringType"]).StringType())
-    with pytest.raises(FloeError, match="drop column extra is refused"):
-        provider.update(created.id, created.outs, created.outs)
+
+def test_delete_never_drops_the_table_even_when_declared_droppable(provider, tmp_path):
+    catalog = open_catalog(embedded_target(tmp_path))
+    droppable = provider.create(checked(provider, {}, props(tmp_path, drop_when_removed=True)))
+    write_rows(catalog, 3)
+    provider.delete(droppable.id, droppable.outs)
+    assert len(catalog.load_table((*NAMESPACE, "orders")).scan().to_arrow()) == 3
+
+
+def test_a_rename_without_renamed_from_keeps_the_data_of_a_droppable_table(tmp_path):
+    """What `pulumi up` does when a droppable table is renamed but renamed_from is forgotten."""
+    tables, sets = IcebergTableProvider(), TableSetProvider()
+    catalog = open_catalog(embedded_target(tmp_path))
+    before = table_set(tmp_path, {"name": "orders", "drop_when_removed": True})
+    sets.create(before)
+    orders = tables.create(checked(tables, {}, props(tmp_path, drop_when_removed=True)))
+    write_rows(catalog, 3)
+    after = table_set(tmp_path, {"name": "purchases", "drop_when_removed": True})
+    [failure] = sets.check(before, after).failures
+    assert failure.reason.startswith("lakehouse.bronze.sales.orders (drop_when_removed) would be dropped with its "
+                                     "data while lakehouse.bronze.sales.purchases is new in the same change")
+    # Even if the deployment went on (the engine stops at a failed check), nothing would drop the data:
+    tables.create(checked(tables, {}, props(tmp_path, name="purchases", drop_when_removed=True)))
+    tables.delete(orders.id, orders.outs)
+    assert len(catalog.load_table((*NAMESPACE, "orders")).scan().to_arrow()) == 3
+
+
+def test_a_table_removed_on_its_own_is_dropped_only_when_declared_droppable(tmp_path):
+    sets = TableSetProvider()
+    catalog = open_catalog(embedded_target(tmp_path))
+    catalog.create_namespace(NAMESPACE)
+    for name in ("scratch", "kept"):
+        catalog.create_table((*NAMESPACE, name), Schema(NestedField(1, "id", LongType())))
+    before = table_set(tmp_path, {"name": "scratch", "drop_when_removed": True}, {"name": "kept"},
+                       {"name": "orders"})
+    after = table_set(tmp_path, {"name": "orders"})
+    assert sets.check(before, after).failures == []
+    sets.update("tables", before, after)
+    assert not catalog.table_exists((*NAMESPACE, "scratch"))
+    assert catalog.table_exists((*NAMESPACE, "kept"))
+
+
+def test_renames_and_layer_moves_of_droppable_tables_are_told_apart(tmp_path):
+    sets = TableSetProvider()
+    before = table_set(tmp_path, {"name": "orders", "drop_when_removed": True})
+    renamed = table_set(tmp_path, {"name": "purchases", "renamed_from": "orders", "drop_when_removed": True})
+    assert sets.check(before, renamed).failures == []
+    moved = table_set(tmp_path, {"name": "orders", "drop_when_removed": True}, namespace=("silver", "sales"))
+    assert "lakehouse.silver.sales.orders is new in the same change" in sets.check(before, moved).failures[0].reason
+
+
+def test_destroying_the_set_drops_only_the_droppable_tables(tmp_path):
+    catalog = open_catalog(embedded_target(tmp_path))
+    catalog.create_namespace(NAMESPACE)
+    for name in ("scratch", "kept"):
+        catalog.create_table((*NAMESPACE, name), Schema(NestedField(1, "id", LongType())))
+    declared = table_set(tmp_path, {"name": "scratch", "drop_when_removed": True}, {"name": "kept"},
+                         {"name": "gone_already", "drop_when_removed": True})
+    TableSetProvider().delete("tables", declared)
+    assert [t[-1] for t in catalog.list_tables(NAMESPACE)] == ["kept"]
+
+
+def test_a_column_added_outside_floe_infra_is_drift_and_updates_still_apply(provider, tmp_path):
+    created = provider.create(checked(provider, {}, props(tmp_path)))
+    catalog = open_catalog(embedded_target(tmp_path))
+    with catalog.load_table((*NAMESPACE, "orders")).update_schema() as update:
+        update.add_column("extra", StringType())
+    widened = props(tmp_path, columns=[COLUMNS[0], {"name": "qty", "type": "long"}])
+    updated = provider.update(created.id, created.outs, checked(provider, created.outs, widened))
+    assert updated.outs["applied"] == ["widen type qty: int -> long"]
+    live = catalog.load_table((*NAMESPACE, "orders"))
+    assert [f.name for f in live.schema().fields] == ["id", "qty", "extra"]
+    planned = plan_table(catalog, _desired(widened))
+    assert (planned.action, planned.drift) == (Action.UNCHANGED, (
+        "column extra: string (added outside floe-infra; left as is)",))
+
+
+def test_create_refuses_a_table_floe_infra_did_not_create_unless_adopted(provider, tmp_path):
+    catalog = open_catalog(embedded_target(tmp_path))
+    catalog.create_namespace(NAMESPACE)
+    existing = catalog.create_table((*NAMESPACE, "orders"), Schema(
+        NestedField(1, "id", LongType(), required=True), NestedField(2, "qty", IntegerType())))
+    with pytest.raises(FloeError, match=r"table bronze\.sales\.orders refused: it already exists and was not "
+                                        r"created by floe-infra; to take it over, declare it as it is and set "
+                                        r"`adopt: true`"):
+        provider.create(checked(provider, {}, props(tmp_path)))
+    adopted = provider.create(checked(provider, {}, props(tmp_path, adopt=True)))
+    assert adopted.outs["table_uuid"] == str(existing.metadata.table_uuid)
+    assert catalog.load_table((*NAMESPACE, "orders")).properties["floe.managed-by"] == "floe-pipeline/dev"
+
+
+def test_adopting_refuses_a_table_that_differs_from_its_declaration(provider, tmp_path):
+    catalog = open_catalog(embedded_target(tmp_path))
+    catalog.create_namespace(NAMESPACE)
+    catalog.create_table((*NAMESPACE, "orders"), Schema(NestedField(1, "id", LongType(), required=True),
+                                                        NestedField(2, "qty", LongType())))
+    with pytest.raises(FloeError, match=r"table bronze\.sales\.orders refused: it was not created by floe-infra "
+                                        r"and differs from its declaration \(change type qty: long -> int\), so it "
+                                        r"is not adopted"):
+        provider.create(checked(provider, {}, props(tmp_path, adopt=True)))
+
+
+def test_create_takes_over_only_its_own_stacks_tables_without_adopt(provider, tmp_path):
+    ours = provider.create(checked(provider, {}, props(tmp_path)))
+    # An interrupted `pulumi up` created the table but never recorded it: the next create carries on.
+    again = provider.create(checked(provider, {}, props(tmp_path)))
+    assert again.outs["table_uuid"] == ours.outs["table_uuid"]
+    with pytest.raises(FloeError, match=r"already exists and is managed by floe-pipeline/dev; to take it over"):
+        provider.create(checked(provider, {}, {**props(tmp_path), "owner": "floe-pipeline/prod"}))
 
 
 def test_the_pickled_provider_carries_no_credential(provider):

@@ -17,6 +17,7 @@ PIPELINE = "ecommerce-analytics"
 RELEASE = "kubernetes:helm.sh/v3:Release"
 CONFIGMAP = "kubernetes:core/v1:ConfigMap"
 TABLE = "pulumi-python:dynamic/iceberg:IcebergTable"
+TABLE_SET = "pulumi-python:dynamic/iceberg:TableSet"
 PROVIDER = "pulumi:providers:kubernetes"
 # Every Secret the platform holds for itself; a pipeline must never reference one.
 PLATFORM_ADMIN_SECRETS = ("floe-minio-root", "floe-polaris-root", "floe-postgresql-admin", "floe-dagster-db",
@@ -43,6 +44,7 @@ def test_the_demo_pipeline_creates_exactly_its_runtime_config_code_location_tabl
         (CONFIGMAP, f"{PIPELINE}-semantic-models"),
         (RELEASE, f"{PIPELINE}-code-release"),
         *[(TABLE, f"{PIPELINE}-tables-bronze-{t}") for t in ("customers", "products", "orders", "order_items")],
+        (TABLE_SET, f"{PIPELINE}-tables-set"),
     }
     assert created == expected
     components = {r.type for r in run.resources if not r.custom}
@@ -177,6 +179,18 @@ def test_tables_live_in_the_tenant_namespace_through_the_deploy_endpoint_with_th
         assert table.parent == run.named(f"{PIPELINE}-tables").urn
     orders = run.named(f"{PIPELINE}-tables-bronze-orders").inputs
     assert orders["table"]["partition_by"] == [{"column": "ordered_at", "transform": "month"}]
+    assert orders["owner"] == f"{PIPELINE}/local"  # floe.managed-by: <project>/<stack>
+
+
+def test_every_table_waits_for_the_table_set_which_holds_the_whole_declaration():
+    run = demo_pipeline()
+    table_set = run.named(f"{PIPELINE}-tables-set")
+    assert [e["name"] for e in table_set.inputs["tables"]] == [
+        f"lakehouse.bronze.ecommerce_analytics.{t}" for t in ("customers", "products", "orders", "order_items")]
+    assert all(e["drop_when_removed"] is False and e.get("renamed_from") is None for e in table_set.inputs["tables"])
+    assert rpc.is_rpc_secret(table_set.inputs["credential"])
+    for table in run.of_type(TABLE):
+        assert table_set.urn in table.dependencies, table.name
 
 
 def test_the_tenant_credential_is_secret_in_every_input_and_output_it_reaches():
@@ -186,7 +200,7 @@ def test_the_tenant_credential_is_secret_in_every_input_and_output_it_reaches():
     assert leaks(run, {client_secret}) == []
     reached = [r.name for r in run.resources
                if any(client_secret in text for text, _ in strings(r.inputs))]
-    assert sorted(reached) == sorted(r.name for r in run.of_type(TABLE))
+    assert sorted(reached) == sorted(r.name for r in [*run.of_type(TABLE), *run.of_type(TABLE_SET)])
     assert run.secret_outputs == set()
     assert not [text for text, _ in strings(run.outputs) if client_secret in text]
 
