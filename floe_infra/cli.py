@@ -167,6 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     where = tables.add_mutually_exclusive_group()
     where.add_argument("--catalog-uri", help="Iceberg REST catalog URI (credential from $FLOE_CATALOG_CREDENTIAL)")
     where.add_argument("--embedded", action="store_true", help="use the SQLite catalog under ./.floe/")
+    tables.add_argument("--json", action="store_true", help="print the plans as JSON (for machines)")
     tables.set_defaults(handler=_tables)
 
     tenant = sub.add_parser("tenant", help="tenant onboarding helpers")
@@ -231,7 +232,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INVALID
     except FloeError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return EXIT_INVALID
+        return exc.exit_code
     except BrokenPipeError:
         # Output piped into `head` and the like: stop quietly, as Unix tools do.
         sys.stderr.close()

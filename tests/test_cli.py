@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from functools import partial
 from pathlib import Path
 
+from floe_infra import tables_cli
 from floe_infra.cli import main
+from floe_infra.errors import ExitCode
+from floe_infra.iceberg.catalogs import open_catalog
 from tests.conftest import COMPAT, DEMO_PIPELINE, DEMO_PLATFORM, REPO, requires_compat
+from tests.loopback import SHORT
 
 
 def test_validate_demo_exits_zero_and_summarises_services(capsys):
@@ -79,11 +84,13 @@ def test_tables_apply_creates_the_demo_tables_in_the_embedded_catalog(tmp_path: 
 
 def test_tables_plan_reports_an_unreachable_catalog_by_its_uri(tmp_path: Path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(tables_cli, "open_catalog", partial(open_catalog, policy=SHORT))  # no backoff waits
     status = main(["tables", "plan", "--platform", str(DEMO_PLATFORM), "--pipeline", str(DEMO_PIPELINE),
                    "--catalog-uri", "http://127.0.0.1:9/api/catalog"])
     err = capsys.readouterr().err
-    assert status == 2
-    assert err.startswith("error: cannot reach the Iceberg catalog at http://127.0.0.1:9/api/catalog")
+    assert status == ExitCode.RUNTIME == 1
+    assert err.startswith("error: connect to the catalog: cannot connect to http://127.0.0.1:9/api/catalog (tried 5 "
+                          "times, 1 s each)")
     assert not (tmp_path / ".floe").exists(), "never falls back to the embedded catalog"
 
 
