@@ -101,7 +101,8 @@ WORKLOADS = {
     "kubernetes:core/v1:Pod": ("spec",),
 }
 # State that a deletion or replacement would lose. (Polaris catalogs and namespaces guard themselves:
-# their delete refuses while they hold tables; Iceberg tables are kept unless drop_when_removed.)
+# their delete refuses while they hold tables; Iceberg tables are never replaced, and dropped only when
+# removed from floe.yaml on their own with drop_when_removed.)
 STATEFUL = frozenset({
     "kubernetes:core/v1:Namespace", "kubernetes:apps/v1:StatefulSet", "kubernetes:core/v1:PersistentVolumeClaim",
     BUCKET,

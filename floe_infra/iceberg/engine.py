@@ -38,7 +38,8 @@ from floe_infra.errors import CatalogError, ConcurrentChangeError
 from floe_infra.http import certainly_not_applied
 from floe_infra.iceberg.apply import apply_plan
 from floe_infra.iceberg.failures import catalog_errors
-from floe_infra.iceberg.plan import Action, DesiredTable, TablePlan, plan_create, plan_existing
+from floe_infra.iceberg.ownership import plan_existing
+from floe_infra.iceberg.plan import Action, DesiredTable, TablePlan, plan_create
 
 Progress = Callable[[int, int, TablePlan], None]
 

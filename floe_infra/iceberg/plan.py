@@ -11,8 +11,7 @@ have no value), a struct/list/map turned into something else.
 
 Which live columns floe-infra manages is recorded on the table (`floe.managed-columns`): a
 managed column missing from floe.yaml is a drop; a column added outside floe-infra is drift,
-shown and left alone. A table floe-infra did not create, or that another stack manages, is
-taken over only with `adopt: true` and only when it matches the declaration.
+shown and left alone. Whose table it is decides `floe_infra.iceberg.ownership`.
 """
 
 from __future__ import annotations
@@ -399,38 +398,3 @@ def plan_evolution(desired: DesiredTable, metadata: TableMetadata, rename_from: 
         return TablePlan(desired.identifier, Action.REFUSED, tuple(changes), tuple(reasons), rename_from, drift)
     action = Action.EVOLVE if changes else Action.UNCHANGED
     return TablePlan(desired.identifier, action, tuple(changes), (), rename_from, drift)
-
-
-# What adopting a table may change: its bookkeeping, properties and docs, never its structure.
-_ADOPTABLE = frozenset({ChangeKind.RENAME_TABLE, ChangeKind.SET_PROPERTY, ChangeKind.REMOVE_PROPERTY,
-                        ChangeKind.UPDATE_DOC})
-
-
-def plan_existing(desired: DesiredTable, metadata: TableMetadata, rename_from: Path | None = None, *,
-                  new_declaration: bool = False) -> TablePlan:
-    """The plan of a table that exists, checking whose it is first.
-
-    A table floe-infra did not create, or (for a declaration new to a stack, `new_declaration`)
-    one that another stack or the command line manages, is only taken over with `adopt: true`,
-    and only when it already matches the declaration: adopting changes bookkeeping, properties
-    and docs, never columns, partitioning or sort order.
-    """
-    plan = plan_evolution(desired, metadata, rename_from)
-    props = dict(metadata.properties)
-    owner = props.get(MANAGED_BY)
-    if MANAGED_PROPERTIES not in props:
-        whose = "was not created by floe-infra"
-    elif new_declaration and desired.owner is not None and owner != desired.owner:
-        whose = f"is managed by {owner}" if owner else "was created by `floe-infra tables apply`, not by this stack"
-    else:
-        return plan
-    existing = f"the existing table {'.'.join(rename_from)}" if rename_from else "it"
-    if not desired.config.adopt:
-        reason = (f"{existing} already exists and {whose}; to take it over, declare it as it is and set "
-                  "`adopt: true` (floe-infra adopts a table only when it matches the declaration)")
-        return TablePlan(desired.identifier, Action.REFUSED, plan.changes, (reason,), rename_from, plan.drift)
-    if mismatches := [c.describe() for c in plan.changes if c.kind not in _ADOPTABLE]:
-        reason = (f"{existing} {whose} and differs from its declaration ({'; '.join(mismatches)}), so it is not "
-                  "adopted: declare it as it is, adopt it, then change it in a later apply")
-        return TablePlan(desired.identifier, Action.REFUSED, plan.changes, (reason,), rename_from, plan.drift)
-    return TablePlan(desired.identifier, Action.ADOPT, plan.changes, (), rename_from, plan.drift)

@@ -352,6 +352,30 @@ CASES = [
           - {name: orders, layer: bronze, columns: [{name: id, type: long}]}
           - {name: orders, layer: bronze, columns: [{name: id, type: int}]}
         """), 5, 12, "tables[1].name", "table 'orders' is declared twice in layer 'bronze'"),
+    Case("table-renamed-from-a-declared-table", "pipeline", dedent("""
+        name: sales
+        version: "1.0.0"
+        tables:
+          - {name: orders, layer: bronze, columns: [{name: id, type: long}]}
+          - {name: purchases, layer: bronze, renamed_from: orders, columns: [{name: id, type: long}]}
+        """), 5, 52, "tables[1].renamed_from", "table 'orders' is still declared in layer 'bronze': a table can only "
+                                               "be renamed from a name floe.yaml no longer declares"),
+    Case("table-renamed-twice-from-one-table", "pipeline", dedent("""
+        name: sales
+        version: "1.0.0"
+        tables:
+          - {name: purchases, layer: bronze, renamed_from: orders, columns: [{name: id, type: long}]}
+          - {name: sales, layer: bronze, renamed_from: orders, columns: [{name: id, type: long}]}
+        """), 5, 48, "tables[1].renamed_from", "tables 'purchases' and 'sales' are both renamed from 'orders'"),
+    Case("table-change-types-opt-in", "pipeline", dedent("""
+        name: sales
+        version: "1.0.0"
+        tables:
+          - name: orders
+            layer: bronze
+            columns: [{name: id, type: long}]
+            allow_breaking_changes: [change_types]
+        """), 7, 29, "tables[0].allow_breaking_changes", "change_types is not an opt-in any more"),
 ]
 
 
