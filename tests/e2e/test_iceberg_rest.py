@@ -26,6 +26,7 @@ from floe_infra.iceberg.catalogs import CatalogTarget, open_catalog
 from floe_infra.iceberg.engine import apply_tables, plan_tables
 from floe_infra.iceberg.plan import Action, DesiredTable
 from floe_infra.iceberg.resource import IcebergTableProvider
+from floe_infra.iceberg.table_set import TableSetProvider, table_entry
 from floe_infra.polaris.client import PolarisClient, PolarisConnection
 from floe_infra.polaris.grants import plan_governance
 from floe_infra.polaris.resources import (
@@ -170,7 +171,7 @@ def test_engine_plans_creates_evolves_and_drops_a_table_through_polaris(polaris,
     assert root_client(polaris).list_tables(tenant.catalog, tenant.namespace) == []
 
 
-def test_provider_creates_evolves_renames_and_drops_a_table_it_was_allowed_to_drop(polaris, tenant):
+def test_provider_creates_evolves_renames_and_its_table_set_drops_a_table_it_was_allowed_to_drop(polaris, tenant):
     provider = IcebergTableProvider()
     created = provider.create(checked(provider, {}, provider_props(tenant, polaris, drop_when_removed=True)))
     assert created.id == ".".join((*tenant.namespace, "orders"))
@@ -194,7 +195,11 @@ def test_provider_creates_evolves_renames_and_drops_a_table_it_was_allowed_to_dr
     assert moved.outs["table_uuid"] == created.outs["table_uuid"]
     assert root_client(polaris).list_tables(tenant.catalog, tenant.namespace) == ["purchases"]
 
-    provider.delete(created.id, moved.outs)
+    provider.delete(created.id, moved.outs)  # a deleted resource leaves its table; TableSet drops removed ones
+    assert root_client(polaris).list_tables(tenant.catalog, tenant.namespace) == ["purchases"]
+    declared = {"credential": tenant.credential, "provider_version": "test", "tables": [table_entry(
+        tenant.target(polaris.url), DesiredTable(tenant.namespace, TableConfig.model_validate(renamed["table"])))]}
+    TableSetProvider().update("tables", declared, {**declared, "tables": []})
     assert root_client(polaris).list_tables(tenant.catalog, tenant.namespace) == []
     assert not metadata.exists(), "a purged table's files stay behind"
 
