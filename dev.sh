@@ -8,8 +8,8 @@ cd "$(dirname "$0")"
 
 PYTHON="${PYTHON:-python3}"
 VENV=".venv"
-REQUIREMENTS=(requirements.txt requirements-dev.txt requirements-demo.txt demo/data_engineering/requirements.txt
-              pyproject.toml)
+REQUIREMENTS=(requirements.txt requirements-dev.txt requirements-demo.txt requirements-nodeps.txt
+              demo/data_engineering/requirements.txt pyproject.toml)
 
 setup() {
   local stamp="$VENV/.floe-requirements"
@@ -24,6 +24,7 @@ setup() {
   # The demo pipeline's own dependencies (Dagster, dbt) too: its tests load and run it.
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt \
     -r requirements-demo.txt
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps -r requirements-nodeps.txt
   echo "$wanted" > "$stamp"
 }
 

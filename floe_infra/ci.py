@@ -3,7 +3,9 @@
 The platform project's stacks are affected by their own platform.yaml (via `floe:platformFile`
 in `Pulumi.<stack>.yaml`), by their stack file, and by anything every stack shares (the package,
 the project files, the pinned requirements, the policy pack). A pipeline project is affected by
-its own directory and by the shared parts too.
+its own directory, by the shared parts, and by a change of a platform stack one of its stacks
+deploys onto: a platform change can break a pipeline (a layer it writes removed, Dagster no
+longer deployed), and the pipeline's preview is where that shows.
 """
 
 from __future__ import annotations
@@ -11,12 +13,13 @@ from __future__ import annotations
 import json
 import subprocess
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 import yaml
 
-from floe_infra.errors import FloeError
+from floe_infra.errors import ExitCode, FloeError
 
 SHARED = ("floe_infra/", "policy/", "requirements.txt", "pyproject.toml", "Pulumi.yaml", "__main__.py")
 SKIPPED_DIRS = frozenset({".git", ".venv", "venv", "node_modules", ".floe", "__pycache__"})
@@ -25,13 +28,17 @@ SKIPPED_DIRS = frozenset({".git", ".venv", "venv", "node_modules", ".floe", "__p
 class ChangeDetectionError(FloeError):
     """Raised when git cannot tell what changed."""
 
+    exit_code = ExitCode.RUNTIME
+
 
 @dataclass(frozen=True)
 class PipelineProject:
-    """A pipeline's Pulumi project: its directory (relative, POSIX) and project name."""
+    """A pipeline's Pulumi project: its directory (relative, POSIX), project name, and the platform
+    stack each of its stacks deploys onto."""
 
     dir: str
     name: str
+    platform_stacks: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -58,8 +65,20 @@ def pipeline_projects(root: Path) -> list[PipelineProject]:
         name = (yaml.safe_load(project_file.read_text(encoding="utf-8")) or {}).get("name")
         if not isinstance(name, str):
             raise FloeError(f"{project_file} has no project name")
-        found.append(PipelineProject(relative.as_posix(), name))
+        found.append(PipelineProject(relative.as_posix(), name, _platform_stacks_of(floe_yaml.parent)))
     return sorted(found, key=lambda p: p.dir)
+
+
+def _platform_stacks_of(project_dir: Path) -> frozenset[str]:
+    """The platform stack names a pipeline project's stacks reference (`floe:platformStack`, or the same
+    stack name, as the pipeline program resolves it)."""
+    out = set()
+    for path in project_dir.glob("Pulumi.*.yaml"):
+        stack = path.name.removeprefix("Pulumi.").removesuffix(".yaml")
+        config = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("config") or {}
+        reference = config.get("floe:platformStack") if isinstance(config, dict) else None
+        out.add(reference.rsplit("/", 1)[-1] if isinstance(reference, str) else stack)
+    return frozenset(out)
 
 
 def platform_stacks(root: Path) -> dict[str, str]:
@@ -83,25 +102,45 @@ def affected(root: Path, changed: Iterable[str] | None, stacks: Sequence[str] | 
         stack for stack, platform_file in by_stack.items()
         if (stacks is None or stack in stacks)
         and (shared or platform_file in files or f"Pulumi.{stack}.yaml" in files))
-    pipelines = [p for p in pipeline_projects(root) if shared or any(f.startswith(p.dir + "/") for f in files)]
+    pipelines = [p for p in pipeline_projects(root)
+                 if shared or p.platform_stacks & set(platform) or any(f.startswith(p.dir + "/") for f in files)]
     return AffectedStacks(platform, pipelines)
 
 
+def _git(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    try:
+        return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, check=False,
+                              timeout=60)
+    except FileNotFoundError:
+        raise ChangeDetectionError("git is not installed; install it, or list every stack with --all") from None
+    except subprocess.TimeoutExpired:
+        raise ChangeDetectionError(f"git {args[0]} in {root} took more than 60 s") from None
+
+
 def changed_files(root: Path, base: str) -> list[str]:
-    """Files changed between `base` and HEAD (`git diff base...HEAD`).
+    """Files changed between `base` and HEAD (`git diff base...HEAD`), relative to `root`.
 
     Raises:
-        ChangeDetectionError: When git fails (unknown base, shallow clone).
+        ChangeDetectionError: When `root` is not in a git repository, `base` is unknown or git fails.
     """
-    result = subprocess.run(["git", "diff", "--name-only", f"{base}...HEAD"], cwd=root, capture_output=True,
-                            text=True, check=False)
+    if _git(root, "rev-parse", "--is-inside-work-tree").returncode != 0:
+        raise ChangeDetectionError(f"{root} is not inside a git repository: run this in a checkout of the "
+                                   "repository, or list every stack with --all")
+    if _git(root, "rev-parse", "--verify", "--quiet", f"{base}^{{commit}}").returncode != 0:
+        raise ChangeDetectionError(f"git knows no commit '{base}': fetch it first (in GitHub Actions, check out "
+                                   "with fetch-depth: 0)")
+    result = _git(root, "diff", "--name-only", "--relative", f"{base}...HEAD")
     if result.returncode != 0:
-        raise ChangeDetectionError(f"git diff against {base} failed: {result.stderr.strip()} (is the base "
-                                   "fetched? check out with fetch-depth: 0)")
+        first = (result.stderr.strip().splitlines() or ["no message"])[0]
+        raise ChangeDetectionError(f"git diff {base}...HEAD failed: {first}")
     return [line for line in result.stdout.splitlines() if line]
+
+
+def as_json(changes: AffectedStacks) -> dict[str, Any]:
+    """The matrices as one JSON object: `platform` (stack names) and `pipelines` (`dir`, `name`)."""
+    return {"platform": changes.platform, "pipelines": [{"dir": p.dir, "name": p.name} for p in changes.pipelines]}
 
 
 def as_github_outputs(changes: AffectedStacks) -> list[str]:
     """`key=json` lines for `$GITHUB_OUTPUT`: the matrices of the preview and deploy workflows."""
-    return [f"platform={json.dumps(changes.platform)}",
-            f"pipelines={json.dumps([asdict(p) for p in changes.pipelines])}"]
+    return [f"{key}={json.dumps(value)}" for key, value in as_json(changes).items()]

@@ -1,34 +1,98 @@
-"""The `floe-infra` command line: a thin layer over the library; the only place that prints and exits."""
+"""The `floe-infra` command line: a thin layer over the library; the only place that prints and exits.
+
+Every command is a subcommand (`floe-infra tables plan`, `floe-infra ci changes`), the same concept
+has the same option everywhere (`--platform`, `--pipeline`, `--contract`, `--stack`, `--project-dir`,
+`--json`), and every command exits with one of the codes of `floe_infra.errors.ExitCode`.
+"""
 
 from __future__ import annotations
 
 import argparse
-import re
+import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from floe_infra import __version__
-from floe_infra.charts import CHART_CACHE
-from floe_infra.errors import ConfigError, FloeError
+from floe_infra.errors import ConfigError, ExitCode, FloeError, Problem
 
-EXIT_OK = 0
-EXIT_INVALID = 2
-EXIT_GUARDRAIL = 3
+EXIT_CODES_HELP = """\
+exit codes:
+  0  success
+  1  runtime failure: a catalog, git or the file system failed (retrying may help)
+  2  invalid input: a usage error, or a file or value that does not validate
+  3  a mandatory guardrail fails
+  4  a change was refused or needs an explicit opt-in (a breaking table change, a risky diff)
+"""
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(value, indent=2, sort_keys=True))
+
+
+def _problem_json(problem: Problem) -> dict[str, Any]:
+    return {"file": str(problem.file), "line": problem.line, "column": problem.column, "path": problem.path,
+            "message": problem.message}
+
+
+# --- validate ------------------------------------------------------------------------------------
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from floe_infra.config.loader import load_configuration
+    from floe_infra.config.loader import load_configuration, load_pipeline
     from floe_infra.config.summary import pipeline_summary, platform_summary
+    from floe_infra.contract import load_contract_file
+    from floe_infra.pipeline.binding import bind_files
 
-    platform, pipelines = load_configuration(args.platform, args.pipeline)
-    for line in platform_summary(platform):
-        print(line)
+    if args.platform is None and not args.pipeline:
+        raise FloeError("nothing to validate: give --platform, --pipeline, or both")
+    if args.contract is not None and not args.pipeline:
+        raise FloeError("--contract checks floe.yaml files against a platform's contract: give --pipeline too")
+    lines: list[str] = []
+    if args.platform is not None:
+        platform, pipelines = load_configuration(args.platform, args.pipeline)
+        lines += platform_summary(platform)
+        checked = "against the platform"
+    elif args.contract is not None:
+        contract = load_contract_file(args.contract)
+        pipelines = [loaded for loaded, _ in bind_files(args.pipeline, contract)]
+        checked = f"against the contract of platform '{contract.platform}' ({contract.environment})"
+    else:
+        problems, pipelines = [], []
+        for file in args.pipeline:
+            try:
+                pipelines.append(load_pipeline(file))
+            except ConfigError as exc:
+                problems += exc.problems
+        if problems:
+            raise ConfigError(problems)
+        checked = "on its own (add --contract or --platform to check it against a platform)"
     for loaded in pipelines:
-        for line in pipeline_summary(loaded):
+        lines += pipeline_summary(loaded)
+    if args.json:
+        _print_json({"valid": True, "checked": checked, "problems": [],
+                     "files": [str(f) for f in ([args.platform] if args.platform else []) + args.pipeline]})
+    else:
+        for line in lines:
             print(line)
-    print("valid")
-    return EXIT_OK
+        print(f"valid: checked {checked}")
+    return ExitCode.OK
+
+
+# --- contract, schema, charts, tenant ----------------------------------------------------------------
+
+
+def _contract_export(args: argparse.Namespace) -> int:
+    from floe_infra.preview.offline import export_contract
+
+    text = json.dumps(export_contract(args.platform), indent=2, sort_keys=True) + "\n"
+    if args.out is None:
+        print(text, end="")
+    else:
+        args.out.write_text(text, encoding="utf-8")
+        print(f"wrote {args.out}", file=sys.stderr)
+    return ExitCode.OK
 
 
 def _schema(args: argparse.Namespace) -> int:
@@ -36,7 +100,7 @@ def _schema(args: argparse.Namespace) -> int:
 
     for path in write_schemas(args.out):
         print(f"wrote {path}")
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _charts_fetch(args: argparse.Namespace) -> int:
@@ -46,197 +110,301 @@ def _charts_fetch(args: argparse.Namespace) -> int:
     for chart in LOCAL_COPY_CHARTS:
         path = fetch_chart(chart, args.version or chart.version, args.out)
         print(f"{chart.name} {args.version or chart.version} -> {path}")
-    return EXIT_OK
-
-
-def _tables(args: argparse.Namespace) -> int:
-    from floe_infra.tables_cli import run_tables
-
-    return run_tables(args)
+    return ExitCode.OK
 
 
 def _tenant_keygen(args: argparse.Namespace) -> int:
     from floe_infra.polaris.sealing import generate_keypair
 
-    public, private = generate_keypair()
     path: Path = args.private_key_file
     if path.exists():
-        print(f"error: {path} exists; refusing to overwrite a private key", file=sys.stderr)
-        return EXIT_INVALID
+        raise FloeError(f"{path} exists; refusing to overwrite a private key")
+    public, private = generate_keypair()
     path.touch(mode=0o600)
     path.write_text(private + "\n", encoding="ascii")
     print(f"public key (platform team: deployment.tenants.<pipeline>.public_key in platform.yaml):\n  {public}")
     print(f"private key written to {path} (mode 600). Data team, in the pipeline project:\n"
           f"  pulumi config set --secret floe:tenantKey \"$(cat {path})\" && rm {path}")
-    return EXIT_OK
+    return ExitCode.OK
+
+
+# --- tables ----------------------------------------------------------------------------------------
+
+
+def _tables(args: argparse.Namespace) -> int:
+    from floe_infra.tables_cli import run_tables
+
+    if (args.platform is None) == (args.contract is None):
+        raise FloeError("give the platform as --platform platform.yaml or --contract contract.json (one of them)")
+    status = ExitCode.OK
+    for file in args.pipeline:
+        status = max(status, run_tables(argparse.Namespace(**{**vars(args), "pipeline": file})))
+    return status
+
+
+# --- new-pipeline ----------------------------------------------------------------------------------
 
 
 def _new_pipeline(args: argparse.Namespace) -> int:
-    from floe_infra.pipeline.scaffold import scaffold_pipeline
+    from floe_infra.pipeline.scaffold import next_steps, scaffold_pipeline
 
-    bad = [s for s in args.stack if not re.fullmatch(r"[A-Za-z0-9_.-]{1,100}", s)]
-    if bad:
-        print(f"error: {', '.join(bad)}: a stack name uses letters, digits, '_', '.' and '-'", file=sys.stderr)
-        return EXIT_INVALID
-    result = scaffold_pipeline(args.directory, args.stack or ["dev"], args.platform_stack)
+    result = scaffold_pipeline(args.directory, args.stack or ["dev"], platform_stack=args.platform_stack,
+                               name=args.name, requirement=args.floe_infra)
     for path in result.written:
-        print(f"wrote {path}")
+        print(f"wrote   {path}")
+    for path in result.updated:
+        print(f"updated {path}")
     for path in result.kept:
-        print(f"kept  {path} (exists)")
-    print("next: set floe:image and floe:tenantKey per stack (see the comments in each Pulumi.<stack>.yaml), "
-          "then `pulumi preview`")
-    return EXIT_OK
+        print(f"kept    {path} (exists)")
+    print("\nnext steps:")
+    for number, step in enumerate(next_steps(result), 1):
+        print(f"  {number}. {step}")
+    return ExitCode.OK
+
+
+# --- preview and diff ------------------------------------------------------------------------------
 
 
 def _preview(args: argparse.Namespace) -> int:
-    import json
-
     import pulumi
 
+    from floe_infra.contract import read_contract_json
     from floe_infra.guardrails import enforcement_overrides
     from floe_infra.preview.offline import offline_preview
     from floe_infra.preview.report import dot_graph, json_document, text_report
 
-    if not args.offline:
-        print("error: only --offline previews run here; for a real one use `pulumi preview`", file=sys.stderr)
-        return EXIT_INVALID
+    if args.contract is not None and not args.pipeline:
+        raise FloeError("--contract previews pipelines on a platform's contract: give --pipeline too")
     policy = args.policy_config or args.project_dir / "policy" / "config" / f"{args.stack}.json"
     overrides = {}
     if policy.exists():
         try:
             overrides = enforcement_overrides(json.loads(policy.read_text(encoding="utf-8")))
         except (ValueError, json.JSONDecodeError) as exc:
-            print(f"error: {policy}: {exc}", file=sys.stderr)
-            return EXIT_INVALID
+            raise FloeError(f"{policy}: {exc}") from None
+    contract = None if args.contract is None else read_contract_json(args.contract)
     try:
-        previews = offline_preview(args.project_dir, args.stack, args.pipeline, overrides)
+        previews = offline_preview(None if contract else args.project_dir, args.stack, args.pipeline, overrides,
+                                   contract=contract, assumed_secrets=args.assume_secret)
     except pulumi.RunError as exc:
         # The program's own message (located configuration problems and the like).
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_INVALID
-    for line in text_report(previews):
-        print(line)
-    if args.json:
-        args.json.write_text(json_document(previews), encoding="utf-8")
-        print(f"wrote {args.json}")
-    if args.dot:
-        args.dot.write_text(dot_graph(previews), encoding="utf-8")
-        print(f"wrote {args.dot}")
+        raise FloeError(str(exc)) from None
+    document = json_document(previews)
+    if args.json == "-":
+        print(document, end="")
+    else:
+        for line in text_report(previews):
+            print(line)
+        for key in args.assume_secret:
+            print(f"assumed: {key} is set as a secret before `pulumi preview` runs (not in the stack files)")
+    for path, text in ((args.json, document), (args.dot, dot_graph(previews) if args.dot else "")):
+        if path and path != "-":
+            Path(path).write_text(text, encoding="utf-8")
+            print(f"wrote {path}", file=sys.stderr)
     blocked = [p.label for p in previews if p.blocked]
     if blocked:
         print(f"mandatory guardrails fail on {', '.join(blocked)}", file=sys.stderr)
-        return EXIT_GUARDRAIL
-    return EXIT_OK
+        return ExitCode.GUARDRAIL
+    return ExitCode.OK
 
 
 def _diff(args: argparse.Namespace) -> int:
-    from floe_infra.preview.diff import load_document, markdown_diff
+    from floe_infra.preview.diff import compare, load_document, markdown
 
-    print(markdown_diff(load_document(args.base), load_document(args.head)), end="")
-    return EXIT_OK
+    result = compare(load_document(args.base), load_document(args.head))
+    print(markdown(result), end="")
+    if result.guardrails_fail:
+        return ExitCode.GUARDRAIL
+    if args.exit_code and result.risks:
+        return ExitCode.REFUSED
+    return ExitCode.OK
+
+
+# --- ci --------------------------------------------------------------------------------------------
 
 
 def _ci_changes(args: argparse.Namespace) -> int:
-    from floe_infra.ci import affected, as_github_outputs, changed_files
+    from floe_infra.ci import affected, as_github_outputs, as_json, changed_files
 
-    changed = None if args.all else changed_files(args.root, args.base)
-    changes = affected(args.root, changed, args.stack or None)
-    for line in as_github_outputs(changes):
-        print(line)
-    return EXIT_OK
+    changed = None if args.all else changed_files(args.project_dir, args.base)
+    changes = affected(args.project_dir, changed, args.stack or None)
+    if args.json:
+        _print_json(as_json(changes))
+    else:
+        for line in as_github_outputs(changes):
+            print(line)
+    return ExitCode.OK
+
+
+# --- the parser ------------------------------------------------------------------------------------
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Help keeps the epilog's layout (the exit codes table)."""
+
+
+def _add_platform(parser: argparse.ArgumentParser, *, required: bool = False) -> None:
+    parser.add_argument("--platform", type=Path, required=required, metavar="PLATFORM_YAML",
+                        help="the platform team's platform.yaml")
+
+
+def _add_contract(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--contract", type=Path, metavar="CONTRACT_JSON",
+                        help="the platform's contract instead of platform.yaml: `pulumi stack output contract "
+                             "--json` of the platform stack, or `floe-infra contract export`")
+
+
+def _add_pipelines(parser: argparse.ArgumentParser, *, required: bool = False) -> None:
+    parser.add_argument("--pipeline", type=Path, action="append", default=[], required=required,
+                        metavar="FLOE_YAML", help="a data team's floe.yaml (repeatable)")
+
+
+def _add_json(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--json", action="store_true", help=f"print {what} as JSON (for machines)")
+
+
+def _subcommand(sub: Any, name: str, help_text: str, handler: Callable[[argparse.Namespace], int],
+                **kwargs: Any) -> argparse.ArgumentParser:
+    parser = sub.add_parser(name, help=help_text, description=help_text[0].upper() + help_text[1:] + ".",
+                            epilog=EXIT_CODES_HELP, formatter_class=_Formatter, **kwargs)
+    parser.set_defaults(handler=handler)
+    return parser
+
+
+def _group(sub: Any, name: str, help_text: str) -> Any:
+    """A command made of subcommands; alone, it prints its help."""
+    parser = sub.add_parser(name, help=help_text, description=help_text[0].upper() + help_text[1:] + ".",
+                            epilog=EXIT_CODES_HELP, formatter_class=_Formatter)
+    parser.set_defaults(handler=None, help_of=parser)
+    return parser.add_subparsers(title="commands", metavar="COMMAND")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
-    parser = argparse.ArgumentParser(prog="floe-infra", description="The floe lakehouse platform as Pulumi code.")
+    from floe_infra.charts import CHART_CACHE
+
+    parser = argparse.ArgumentParser(prog="floe-infra", description="The floe lakehouse platform as Pulumi code.",
+                                     epilog=EXIT_CODES_HELP, formatter_class=_Formatter)
     parser.add_argument("--version", action="version", version=f"floe-infra {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser.set_defaults(handler=None, help_of=parser)
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
 
-    validate = sub.add_parser("validate", help="validate platform.yaml and floe.yaml files")
-    validate.add_argument("--platform", type=Path, required=True, help="the platform.yaml")
-    validate.add_argument("--pipeline", type=Path, action="append", default=[], help="a floe.yaml (repeatable)")
-    validate.set_defaults(handler=_validate)
+    validate = _subcommand(sub, "validate", "validate floe.yaml files on their own, against a platform's contract, "
+                           "or together with platform.yaml", _validate)
+    where = validate.add_mutually_exclusive_group()
+    _add_platform(where)
+    _add_contract(where)
+    _add_pipelines(validate)
+    _add_json(validate, "the result")
 
-    schema = sub.add_parser("schema", help="write JSON Schemas of both files for editors")
-    schema.add_argument("--out", type=Path, required=True, help="directory to write into")
-    schema.set_defaults(handler=_schema)
-    tables = sub.add_parser("tables", help="plan or apply floe.yaml's Iceberg tables")
-    tables.add_argument("action", choices=["plan", "apply"], help="plan only, or plan and apply")
-    tables.add_argument("--platform", type=Path, required=True, help="the platform.yaml")
-    tables.add_argument("--pipeline", type=Path, required=True, help="the floe.yaml")
-    where = tables.add_mutually_exclusive_group()
-    where.add_argument("--catalog-uri", help="Iceberg REST catalog URI (credential from $FLOE_CATALOG_CREDENTIAL)")
-    where.add_argument("--embedded", action="store_true", help="use the SQLite catalog under ./.floe/")
-    tables.add_argument("--json", action="store_true", help="print the plans as JSON (for machines)")
-    tables.set_defaults(handler=_tables)
+    contract = _group(sub, "contract", "the platform contract pipelines are built on")
+    export = _subcommand(contract, "export", "print the contract a platform.yaml's stack exports, for data teams",
+                         _contract_export)
+    _add_platform(export, required=True)
+    export.add_argument("--out", type=Path, help="write it to this file instead of stdout")
 
-    tenant = sub.add_parser("tenant", help="tenant onboarding helpers")
-    tenant_sub = tenant.add_subparsers(dest="tenant_command", required=True)
-    keygen = tenant_sub.add_parser("keygen", help="a key pair for receiving the tenant's catalog credentials")
+    schema = _subcommand(sub, "schema", "write JSON Schemas of both files for editors", _schema)
+    schema.add_argument("--out", type=Path, default=Path("schemas"), help="directory to write into (default schemas)")
+
+    tables = _group(sub, "tables", "plan or apply floe.yaml's Iceberg tables")
+    for action, text in (("plan", "show what would change in the catalog, changing nothing"),
+                         ("apply", "plan, then create and evolve the tables; refused changes are not applied")):
+        command = _subcommand(tables, action, text, _tables)
+        command.set_defaults(action=action)
+        _add_pipelines(command, required=True)
+        given = command.add_mutually_exclusive_group()
+        _add_platform(given)
+        _add_contract(given)
+        catalog = command.add_mutually_exclusive_group()
+        catalog.add_argument("--catalog-uri", help="Iceberg REST catalog URI (default: the platform's, as "
+                             "`pulumi up` reaches it); credential from $FLOE_CATALOG_CREDENTIAL")
+        catalog.add_argument("--embedded", action="store_true", help="use the SQLite catalog under ./.floe/")
+        _add_json(command, "the plans")
+
+    tenant = _group(sub, "tenant", "tenant onboarding helpers")
+    keygen = _subcommand(tenant, "keygen", "make a key pair for receiving a pipeline's catalog credentials",
+                         _tenant_keygen)
     keygen.add_argument("--private-key-file", type=Path, required=True, help="where to write the private key")
-    keygen.set_defaults(handler=_tenant_keygen)
 
-    new = sub.add_parser("new-pipeline", help="scaffold the Pulumi project of a floe.yaml")
-    new.add_argument("directory", type=Path, help="the directory holding floe.yaml")
+    new = _subcommand(sub, "new-pipeline", "start a pipeline project: floe.yaml (when missing), Pulumi project, "
+                      "requirements and .gitignore", _new_pipeline)
+    new.add_argument("directory", type=Path, help="the pipeline's directory (created when missing)")
+    new.add_argument("--name", help="pipeline name for a new floe.yaml (default: the directory's name)")
     new.add_argument("--stack", action="append", default=[], help="a stack to create (repeatable; default dev)")
     new.add_argument("--platform-stack", help="org/floe-platform/stack to reference (default: same stack name)")
-    new.set_defaults(handler=_new_pipeline)
+    new.add_argument("--floe-infra", metavar="REQUIREMENT",
+                     help="how the project installs floe-infra, e.g. 'floe-infra @ git+https://github.com/acme/"
+                          "floe-infra@v0.1.0' (default: where this floe-infra was installed from)")
 
-    preview = sub.add_parser("preview", help="preview the platform and pipeline stacks without credentials")
-    preview.add_argument("--offline", action="store_true", required=True,
-                         help="run the programs under Pulumi's mock runtime (the only mode)")
+    preview = _subcommand(sub, "preview", "preview the platform and pipeline stacks offline (Pulumi's mock "
+                          "runtime, no credentials); a real preview is `pulumi preview`", _preview)
+    preview.add_argument("--offline", action="store_true", help="accepted for clarity: the only mode here")
     preview.add_argument("--stack", required=True, help="stack name, e.g. local, dev, prod")
-    preview.add_argument("--pipeline", type=Path, action="append", default=[],
-                         help="a floe.yaml whose Pulumi project to preview on the platform (repeatable)")
+    _add_pipelines(preview)
+    _add_contract(preview)
     preview.add_argument("--project-dir", type=Path, default=Path("."), help="the platform project (default .)")
     preview.add_argument("--policy-config", type=Path,
                          help="guardrail enforcement overrides (default policy/config/<stack>.json)")
-    preview.add_argument("--json", type=Path, help="write every resource as stable JSON")
-    preview.add_argument("--dot", type=Path, help="write the resource graph as Graphviz DOT")
-    preview.set_defaults(handler=_preview)
+    preview.add_argument("--assume-secret", action="append", default=[], metavar="KEY",
+                         help="a secret config key CI sets before previewing, absent from the stack files "
+                              "(e.g. floe:tenantKey; repeatable; the report lists each)")
+    preview.add_argument("--json", nargs="?", const="-", metavar="FILE",
+                         help="write every resource as stable JSON to FILE (stdout without FILE)")
+    preview.add_argument("--dot", type=Path, metavar="FILE", help="write the resource graph as Graphviz DOT")
 
-    diff = sub.add_parser("diff", help="compare two offline preview JSON files as Markdown")
+    diff = _subcommand(sub, "diff", "compare two offline preview JSON files as Markdown (exit 3 when head fails "
+                       "a mandatory guardrail)", _diff)
     diff.add_argument("base", type=Path, help="the preview of the base branch")
     diff.add_argument("head", type=Path, help="the preview of the pull request")
-    diff.set_defaults(handler=_diff)
+    diff.add_argument("--exit-code", action="store_true",
+                      help="exit 4 when the diff holds a risky change (a stateful resource deleted or replaced, a "
+                           "bucket renamed, a catalog location moved, a table dropped)")
 
-    ci = sub.add_parser("ci", help="helpers for the CI workflows")
-    ci_sub = ci.add_subparsers(dest="ci_command", required=True)
-    changes = ci_sub.add_parser("changes", help="the platform stacks and pipeline projects a change touches")
+    ci = _group(sub, "ci", "helpers for the CI workflows")
+    changes = _subcommand(ci, "changes", "list the platform stacks and pipeline projects a change touches",
+                          _ci_changes)
     since = changes.add_mutually_exclusive_group(required=True)
     since.add_argument("--base", help="git ref of the base (e.g. origin/main)")
     since.add_argument("--all", action="store_true", help="every platform stack and pipeline project")
     changes.add_argument("--stack", action="append", default=[], help="limit to these platform stacks (repeatable)")
-    changes.add_argument("--root", type=Path, default=Path("."), help="repository root (default .)")
-    changes.set_defaults(handler=_ci_changes)
+    changes.add_argument("--project-dir", type=Path, default=Path("."),
+                         help="the platform project, at the repository's root (default .)")
+    _add_json(changes, "the stacks (default: key=value lines for $GITHUB_OUTPUT)")
 
-    charts = sub.add_parser("charts", help="manage local chart copies")
-    charts_sub = charts.add_subparsers(dest="charts_command", required=True)
-    fetch = charts_sub.add_parser("fetch", help="download the Dagster charts without their broken schemas")
+    charts = _group(sub, "charts", "manage local chart copies")
+    fetch = _subcommand(charts, "fetch", "download the Dagster charts without their broken schemas", _charts_fetch)
     fetch.add_argument("--out", type=Path, default=Path(CHART_CACHE), help=f"cache directory (default {CHART_CACHE})")
     fetch.add_argument("--version", help="chart version, when platform.yaml overrides the pinned one")
-    fetch.set_defaults(handler=_charts_fetch)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the exit status (0 ok, 2 invalid input or expected failure)."""
-    args = build_parser().parse_args(argv)
-    handler: Callable[[argparse.Namespace], int] = args.handler
+    """Run the CLI; returns an exit code of `ExitCode` (documented in the README and in `--help`)."""
     try:
-        return handler(args)
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help, --version and usage errors (argparse prints them)
+        return int(exc.code or 0)
+    handler: Callable[[argparse.Namespace], int] | None = args.handler
+    if handler is None:
+        # A command group without its subcommand, or no arguments at all: help, not an error.
+        args.help_of.print_help()
+        return ExitCode.OK
+    try:
+        return int(handler(args))
     except ConfigError as exc:
+        if getattr(args, "json", False) is True:
+            _print_json({"valid": False, "problems": [_problem_json(p) for p in exc.problems]})
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         print(f"{len(exc.problems)} problem(s) found", file=sys.stderr)
-        return EXIT_INVALID
+        return exc.exit_code
     except FloeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
     except BrokenPipeError:
         # Output piped into `head` and the like: stop quietly, as Unix tools do.
         sys.stderr.close()
-        return EXIT_OK
+        return ExitCode.OK
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -8,6 +8,8 @@ a pipeline refuses a contract whose major version differs from the one it was bu
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -167,3 +169,35 @@ def parse_contract(raw: Any, expected_major: int = int(CONTRACT_VERSION.split(".
         first = exc.errors(include_url=False)[0]
         where = ".".join(str(p) for p in first["loc"])
         raise ContractError(f"the platform contract is malformed at {where}: {first['msg']}") from None
+
+
+def read_contract_json(path: Path) -> dict[str, Any]:
+    """A contract file as JSON (`pulumi stack output contract --json > contract.json`), checked to parse.
+
+    Raises:
+        ContractError: When the file is missing, not JSON, or not a valid contract.
+    """
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ContractError(f"{path} does not exist; get the contract with `pulumi stack output contract --json "
+                            f"--stack <org>/floe-platform/<stack> > {path.name}`") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ContractError(f"{path}: cannot read it ({exc})") from None
+    except json.JSONDecodeError as exc:
+        raise ContractError(f"{path}:{exc.lineno}:{exc.colno}: not JSON ({exc.msg}); write it with "
+                            "`pulumi stack output contract --json`") from None
+    try:
+        parse_contract(raw)
+    except ContractError as exc:
+        raise ContractError(f"{path}: {exc}") from None
+    return raw
+
+
+def load_contract_file(path: Path) -> PlatformContract:
+    """A contract file, validated (see `read_contract_json`).
+
+    Raises:
+        ContractError: When the file is missing, not JSON, or not a valid contract.
+    """
+    return parse_contract(read_contract_json(path))

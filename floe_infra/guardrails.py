@@ -250,8 +250,31 @@ def _image_problem(image: str) -> str | None:
     return f"image {image} uses the mutable tag latest" if tag == "latest" else None
 
 
+def _key_of(path: str) -> str:
+    return re.split(r"[.\[]", path)[-1].lower()
+
+
+def _values_image_problems(values: Any) -> Iterator[str]:
+    """Images in Helm values, however a chart takes them: `{repository, tag}` blocks, `image: {tag: ...}`
+    overrides (MinIO, Jaeger, Dagster), `image: repo:tag` strings and `...Tag: latest` keys."""
+    flagged: set[str] = set()
+    for path, value in _walk(values or {}):
+        key = _key_of(path)
+        if isinstance(value, Mapping) and "tag" in value and ("repository" in value or key.endswith("image")):
+            tag = str(value.get("tag") or "")
+            if tag in ("", "latest") and not value.get("digest"):
+                flagged.add(f"{path}.tag")
+                yield f"values.{path} pins no image tag ({tag or 'empty'})"
+        elif isinstance(value, str) and key.endswith("tag") and value == "latest" and path not in flagged:
+            yield f"values.{path} is the mutable tag latest"
+        elif isinstance(value, str) and key.endswith("image") and ":" in value.rsplit("/", 1)[-1]:
+            problem = _image_problem(value)
+            if problem:
+                yield f"values.{path}: {problem}"
+
+
 def check_image_tags(resources: Sequence[GuardedResource], facts: StackFacts) -> Iterator[Finding]:
-    """No image without a tag or with `latest` (workloads, and image blocks in Helm values)."""
+    """No image without a tag or with `latest`: workload containers, and every way Helm values set one."""
     for r in resources:
         if r.type in WORKLOADS:
             for container in _containers(r):
@@ -259,11 +282,8 @@ def check_image_tags(resources: Sequence[GuardedResource], facts: StackFacts) ->
                 if problem:
                     yield r.urn, problem
         elif r.type == RELEASE:
-            for path, value in _walk(r.props.get("values") or {}):
-                if isinstance(value, Mapping) and "repository" in value and "tag" in value:
-                    tag = str(value.get("tag") or "")
-                    if tag in ("", "latest"):
-                        yield r.urn, f"values.{path} pins no image tag ({tag or 'empty'})"
+            for problem in _values_image_problems(r.props.get("values")):
+                yield r.urn, problem
 
 
 def check_chart_versions(resources: Sequence[GuardedResource], facts: StackFacts) -> Iterator[Finding]:

@@ -15,13 +15,16 @@ import sys
 from pathlib import Path
 
 from floe_infra.config.catalog import CatalogType
-from floe_infra.config.loader import load_configuration
-from floe_infra.config.tenancy import resolve_tenants
-from floe_infra.errors import CatalogError, ExitCode
+from floe_infra.config.loader import load_platform
+from floe_infra.contract import load_contract_file
+from floe_infra.errors import ExitCode, FloeError
 from floe_infra.iceberg.catalogs import CatalogTarget, embedded_target, exclusive, open_catalog
 from floe_infra.iceberg.engine import apply_tables, desired_tables, plan_tables
 from floe_infra.iceberg.plan import TablePlan
-from floe_infra.iceberg.report import format_plans, plan_document
+from floe_infra.iceberg.report import format_applied, format_plans, plan_document
+from floe_infra.pipeline.binding import PipelineBinding, bind_files
+from floe_infra.platform.exports import build_contract
+from floe_infra.topology import build_topology
 
 CREDENTIAL_ENV = "FLOE_CATALOG_CREDENTIAL"
 
@@ -30,26 +33,42 @@ def _progress(index: int, total: int, plan: TablePlan) -> None:
     print(f"[{index}/{total}] {plan.name}: {plan.action.value}", file=sys.stderr)
 
 
-def run_tables(args: argparse.Namespace) -> int:
-    """Plan (and apply) the pipeline's tables; 0 when nothing is refused, `ExitCode.REFUSED` otherwise.
-
-    Raises:
-        CatalogError: (typed, `ExitCode.RUNTIME`) When the catalog fails.
-    """
-    platform_loaded, [pipeline_loaded] = load_configuration(args.platform, [args.pipeline])
-    platform, pipeline = platform_loaded.config, pipeline_loaded.config
-    tenant = resolve_tenants(platform)[pipeline.name]
-    namespaces = {layer: tenant.namespace_in(platform.layers[layer].namespace_levels) for layer in tenant.writes}
-    profile = platform.catalogs.get(pipeline.catalog)
-    embedded = args.embedded or (profile is not None and profile.type == CatalogType.EMBEDDED)
-    if embedded:
-        target = embedded_target(Path.cwd())
+def _binding(args: argparse.Namespace) -> PipelineBinding:
+    """floe.yaml bound to the platform's contract, as its pipeline stack binds it: the contract file, or
+    the contract platform.yaml's stack exports."""
+    if args.contract is not None:
+        contract = load_contract_file(args.contract)
     else:
-        uri = args.catalog_uri or (profile.uri if profile is not None and isinstance(profile.uri, str) else None)
-        if uri is None or profile is None:
-            raise CatalogError(f"catalog profile '{pipeline.catalog}' gives no URI; pass --catalog-uri or --embedded")
-        target = CatalogTarget(uri=uri, warehouse=profile.warehouse, credential=os.environ.get(CREDENTIAL_ENV),
-                               scope=f"PRINCIPAL_ROLE:{tenant.principal_role}")
+        platform = load_platform(args.platform).config
+        contract = build_contract(platform, build_topology(platform))
+    [(_, binding)] = bind_files([args.pipeline], contract)
+    return binding
+
+
+def _target(args: argparse.Namespace, binding: PipelineBinding) -> CatalogTarget:
+    """The catalog of the pipeline's tables, as `pulumi up` reaches it (or the one the options name)."""
+    catalogs = {t.catalog for t in binding.tables}
+    if args.embedded or any(c.type == CatalogType.EMBEDDED for c in catalogs):
+        return embedded_target(Path.cwd())
+    if len(catalogs) > 1:
+        raise FloeError(f"the tables of {binding.name} are in {len(catalogs)} catalogs; plan them one catalog "
+                        "at a time with --catalog-uri")
+    catalog = next(iter(catalogs), binding.contract.catalogs.get(binding.pipeline.catalog))
+    uri = args.catalog_uri or (catalog.deploy_uri if catalog is not None else "")
+    if not uri or catalog is None:
+        raise FloeError(f"catalog profile '{binding.pipeline.catalog}' gives no URI; pass --catalog-uri or "
+                        "--embedded")
+    return CatalogTarget(uri=uri, warehouse=catalog.warehouse, credential=os.environ.get(CREDENTIAL_ENV),
+                         scope=f"PRINCIPAL_ROLE:{binding.tenant.principal_role}")
+
+
+def run_tables(args: argparse.Namespace) -> int:
+    """Plan (and apply) the pipeline's tables; 0 when nothing is refused, `ExitCode.REFUSED` otherwise."""
+    binding = _binding(args)
+    target = _target(args, binding)
+    embedded = target.embedded
+    namespaces = binding.tenant.namespaces
+    pipeline = binding.pipeline
     catalog = open_catalog(target)
     tables = desired_tables(pipeline, namespaces)
     applied = None
@@ -64,7 +83,7 @@ def run_tables(args: argparse.Namespace) -> int:
         print(plan_document(plans, catalog=target.uri, warehouse=target.warehouse, applied=applied))
     else:
         print(f"catalog: {target.uri} (warehouse {target.warehouse})")
-        for line in format_plans(plans):
+        for line in format_plans(plans) if applied is None else format_applied(plans, applied):
             print(line)
     if refused:
         print(f"{len(refused)} table(s) refused; see the reasons: change floe.yaml, or opt in with "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,13 +14,40 @@ DEMO_PIPELINE = DEMO / "data_engineering" / "floe.yaml"
 COMPAT = REPO.parent / "shared" / "compat" / "floe-runtime"
 
 
-# ../shared is present on developer machines and in CI; a bare clone elsewhere has no compat files.
-requires_compat = pytest.mark.skipif(not COMPAT.is_dir(), reason="../shared/compat is not beside this checkout")
+# ../shared is present on developer machines and in CI; a bare clone elsewhere has no compat files. Tests
+# reading them only add checks: every behaviour they cover also has a test on files of this repository.
+SHARED_ABSENT = "floe-runtime's example files (../shared/compat) are not beside this checkout"
+requires_compat = pytest.mark.skipif(not COMPAT.is_dir(), reason=SHARED_ABSENT)
 
 
 def compat_files(pattern: str) -> list[Path]:
     """floe-runtime's example files matching `pattern` (empty when ../shared is absent)."""
     return sorted(COMPAT.glob(pattern)) if COMPAT.is_dir() else []
+
+
+def compat_params(pattern: str) -> list[Any]:
+    """`compat_files(pattern)` as parameters; without ../shared, one parameter skipped with the reason."""
+    return compat_files(pattern) or [pytest.param(None, marks=pytest.mark.skip(reason=SHARED_ABSENT), id="absent")]
+
+
+def _shared_material() -> list[str]:
+    from tests.polaris.fake_polaris import SPECS, spec_files_present
+
+    compat = (f"{len(compat_files('**/*.yaml'))} floe-runtime example files from {COMPAT}" if COMPAT.is_dir()
+              else "absent: the floe-runtime example file checks are skipped")
+    specs = ("apache-polaris models and the OpenAPI spec files in " + str(SPECS) if spec_files_present()
+             else "apache-polaris models (the OpenAPI spec files of ../shared are absent)")
+    return [f"shared material: {compat}", f"fake Polaris validated against: {specs}"]
+
+
+def pytest_report_header() -> list[str]:
+    return _shared_material()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    terminalreporter.write_sep("-", "what this run used")
+    for line in _shared_material():
+        terminalreporter.write_line(line)
 
 
 @pytest.fixture

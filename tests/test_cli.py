@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
+import json
 import subprocess
 import sys
 from functools import partial
 from pathlib import Path
+
+import pytest
 
 from floe_infra import tables_cli
 from floe_infra.cli import main
@@ -23,7 +27,7 @@ def test_validate_demo_exits_zero_and_summarises_services(capsys):
     assert "service  object_storage: deploys MinIO (release floe-minio)" in out
     assert "layer    bronze: namespace lakehouse.bronze" in out
     assert "tenant   ecommerce-analytics: principal ecommerce-analytics" in out
-    assert out.rstrip().endswith("valid")
+    assert out.rstrip().endswith("valid: checked against the platform")
 
 
 def test_validate_reports_referenced_services_with_their_endpoints(capsys, write_yaml):
@@ -76,10 +80,13 @@ def test_tables_apply_creates_the_demo_tables_in_the_embedded_catalog(tmp_path: 
     assert main(["tables", "apply", *args]) == 0
     captured = capsys.readouterr()
     assert "[4/4] bronze.ecommerce_analytics.order_items: create" in captured.err
-    assert "4 tables: 4 create" in captured.out
+    assert "created    bronze.ecommerce_analytics.order_items (" in captured.out
+    assert captured.out.rstrip().endswith("applied: 4 created")
     assert (tmp_path / ".floe" / "catalog.db").is_file()
     assert main(["tables", "plan", *args]) == 0
     assert "4 tables: 4 unchanged" in capsys.readouterr().out
+    assert main(["tables", "apply", *args]) == 0
+    assert capsys.readouterr().out.rstrip().endswith("applied: 4 unchanged"), "apply says it changed nothing"
 
 
 def test_tables_plan_reports_an_unreachable_catalog_by_its_uri(tmp_path: Path, monkeypatch, capsys):
@@ -107,3 +114,184 @@ def test_tenant_keygen_writes_a_private_key_file_and_prints_only_the_public_key(
     assert unseal(private, seal(public, {"client_id": "a", "client_secret": "b"})) == {"client_id": "a",
                                                                                       "client_secret": "b"}
     assert main(["tenant", "keygen", "--private-key-file", str(key_file)]) == 2
+
+
+# --- one shape: subcommands, help, exit codes -------------------------------------------------------
+
+def test_no_arguments_prints_the_help_and_exits_zero(capsys):
+    assert main([]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: floe-infra")
+    for command in ("validate", "contract", "tables", "preview", "diff", "ci", "new-pipeline"):
+        assert f"    {command}" in out
+
+
+@pytest.mark.parametrize("group", ["tables", "ci", "tenant", "charts", "contract"])
+def test_a_command_group_alone_prints_its_help(group: str, capsys):
+    assert main([group]) == 0
+    assert capsys.readouterr().out.startswith(f"usage: floe-infra {group}")
+
+
+def test_tables_plan_help_is_the_help_of_plan(capsys):
+    assert main(["tables", "plan", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: floe-infra tables plan")
+    assert "--contract CONTRACT_JSON" in out
+    assert "exit codes:" in out
+
+
+def test_usage_errors_exit_with_the_invalid_input_code(capsys):
+    assert main(["tables", "frobnicate"]) == ExitCode.INVALID
+    assert "invalid choice: 'frobnicate'" in capsys.readouterr().err
+
+
+def test_the_exit_codes_are_one_documented_scheme():
+    readme = (REPO / "README.md").read_text()
+    for code in ExitCode:
+        assert f"| {code.value} |" in readme, f"README documents no exit code {code.value}"
+    assert [c.value for c in ExitCode] == [0, 1, 2, 3, 4]
+
+
+def test_the_same_concept_has_the_same_option_everywhere():
+    from floe_infra.cli import build_parser
+
+    def options(*path: str) -> set[str]:
+        parser = build_parser()
+        for name in path:
+            parser = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices[name]
+        return {o for a in parser._actions for o in a.option_strings}
+
+    for command in (("validate",), ("tables", "plan"), ("tables", "apply"), ("preview",)):
+        assert {"--pipeline", "--contract"} <= options(*command), command
+    for command in (("preview",), ("ci", "changes")):
+        assert "--project-dir" in options(*command)
+    for command in (("validate",), ("ci", "changes"), ("preview",)):
+        assert "--json" in options(*command)
+    assert "--root" not in options("ci", "changes")
+
+
+def test_schema_writes_into_schemas_by_default(tmp_path: Path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["schema"]) == 0
+    assert (tmp_path / "schemas" / "floe.schema.json").is_file()
+
+
+def test_an_invalid_floe_yaml_exits_two_with_every_problem_located(tmp_path: Path, capsys):
+    bad = tmp_path / "floe.yaml"
+    bad.write_text("name: sales\ncompute: 9-bad\ntransforms:\n  - type: spark\n    path: x\n")
+    assert main(["validate", "--pipeline", str(bad)]) == ExitCode.INVALID
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        f"{bad}:1:1: version: required field is missing",
+        f"{bad}:2:10: compute: '9-bad' is not a valid name: it must start with a letter and contain only "
+        "letters, digits, '-' and '_'",
+        f"{bad}:4:11: transforms[0].type: input should be 'dbt'; got 'spark'",
+        "3 problem(s) found",
+    ]
+
+
+# --- contract-first checks for data teams -------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def demo_contract(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("contract") / "contract.json"
+    assert main(["contract", "export", "--platform", str(DEMO_PLATFORM), "--out", str(path)]) == 0
+    return path
+
+
+def test_contract_export_prints_exactly_what_the_platform_stack_exports(demo_contract: Path):
+    from floe_infra.preview.offline import OFFLINE_TENANT_PUBLIC_KEY, without_nulls
+    from tests.platform.conftest import run_platform_stack
+
+    run = run_platform_stack("local", "demo/platform/platform.yaml")
+    exported = json.loads(demo_contract.read_text())
+    stack_output = without_nulls(run.outputs["contract"])
+    # Only the sealed credentials differ: the preview seals them to its own key, the stack to the tenant's.
+    for contract in (exported, stack_output):
+        assert contract["tenants"]["ecommerce-analytics"].pop("sealed_credentials")
+    assert exported == stack_output
+    assert exported["contract_version"] == "1.0.0"
+    assert OFFLINE_TENANT_PUBLIC_KEY not in demo_contract.read_text()
+
+
+def test_validate_checks_a_pipeline_on_its_own_without_any_platform(capsys):
+    assert main(["validate", "--pipeline", str(DEMO_PIPELINE)]) == 0
+    out = capsys.readouterr().out
+    assert "pipeline " in out
+    assert "valid: checked on its own" in out
+
+
+def test_validate_checks_a_pipeline_against_a_contract_file(demo_contract: Path, tmp_path: Path, capsys):
+    assert main(["validate", "--pipeline", str(DEMO_PIPELINE), "--contract", str(demo_contract)]) == 0
+    assert "valid: checked against the contract of platform 'floe' (local)" in capsys.readouterr().out
+    contract = json.loads(demo_contract.read_text())
+    tenant = contract["tenants"]["ecommerce-analytics"]
+    tenant["writes"], tenant["namespaces"] = ["gold"], {"gold": tenant["namespaces"]["gold"]}
+    narrowed = tmp_path / "contract.json"
+    narrowed.write_text(json.dumps(contract))
+    assert main(["validate", "--pipeline", str(DEMO_PIPELINE), "--contract", str(narrowed)]) == ExitCode.INVALID
+    err = capsys.readouterr().err
+    assert (f"{DEMO_PIPELINE}:22:12: tables[0].layer: tenant 'ecommerce-analytics' may not write layer 'bronze' "
+            "on platform 'floe' (local) (it writes: gold)") in err
+
+
+def test_validate_json_reports_problems_for_machines(tmp_path: Path, capsys):
+    bad = tmp_path / "floe.yaml"
+    bad.write_text("name: Sales_Orders\nversion: 1.0.0\n")
+    assert main(["validate", "--pipeline", str(bad), "--json"]) == ExitCode.INVALID
+    document = json.loads(capsys.readouterr().out)
+    assert document["valid"] is False
+    assert [(p["line"], p["path"]) for p in document["problems"]] == [(1, "name")]
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("{", "not JSON"),
+    ('{"contract_version": "2.0.0"}', "exports contract version 2.0.0"),
+    ("[]", "exports no `contract` output"),
+])
+def test_a_bad_contract_file_is_a_precise_error(text: str, message: str, tmp_path: Path, capsys):
+    path = tmp_path / "contract.json"
+    path.write_text(text)
+    assert main(["validate", "--pipeline", str(DEMO_PIPELINE), "--contract", str(path)]) == ExitCode.INVALID
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {path}")
+    assert message in err
+    assert main(["validate", "--pipeline", str(DEMO_PIPELINE), "--contract", str(tmp_path / "none.json")]) == 2
+    assert "pulumi stack output contract --json" in capsys.readouterr().err
+
+
+def test_tables_plan_runs_on_a_contract_file(demo_contract: Path, tmp_path: Path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["tables", "plan", "--pipeline", str(DEMO_PIPELINE), "--contract", str(demo_contract),
+                 "--embedded"]) == 0
+    assert "4 tables: 4 create" in capsys.readouterr().out
+
+
+def test_tables_plan_reaches_the_catalog_where_pulumi_up_does(demo_contract: Path, tmp_path: Path, monkeypatch,
+                                                               capsys):
+    monkeypatch.chdir(tmp_path)
+    contract = json.loads(demo_contract.read_text())
+    contract["catalogs"]["default"]["deploy_uri"] = "http://127.0.0.1:9/api/catalog"
+    (tmp_path / "c.json").write_text(json.dumps(contract))
+    assert main(["tables", "plan", "--pipeline", str(DEMO_PIPELINE), "--contract", "c.json"]) == ExitCode.RUNTIME
+    assert "cannot reach the Iceberg catalog at http://127.0.0.1:9/api/catalog" in capsys.readouterr().err
+
+
+def test_a_refused_table_change_exits_with_the_refused_code(tmp_path: Path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    pipeline = tmp_path / "floe.yaml"
+    pipeline.write_text(DEMO_PIPELINE.read_text())
+    args = ["--platform", str(DEMO_PLATFORM), "--pipeline", str(pipeline), "--embedded"]
+    assert main(["tables", "apply", *args]) == 0
+    pipeline.write_text(DEMO_PIPELINE.read_text().replace("{name: first_name, type: string}",
+                                                          "{name: first_name, type: long}"))
+    capsys.readouterr()
+    assert main(["tables", "plan", *args]) == ExitCode.REFUSED == 4
+    assert "1 table(s) refused" in capsys.readouterr().err
+
+
+def test_tables_takes_several_pipelines_like_validate_and_preview(tmp_path: Path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["tables", "plan", "--platform", str(DEMO_PLATFORM), "--pipeline", str(DEMO_PIPELINE),
+                 "--pipeline", str(DEMO_PIPELINE), "--embedded"]) == 0
+    assert capsys.readouterr().out.count("4 tables: 4 create") == 2

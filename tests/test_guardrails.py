@@ -154,6 +154,43 @@ def test_helm_image_blocks_need_a_fixed_tag():
                       "no-latest-images") == ["values.image pins no image tag (latest)"]
 
 
+@pytest.mark.parametrize(("values", "expected"), [
+    ({"jaeger": {"image": {"tag": "latest"}}}, "values.jaeger.image pins no image tag (latest)"),
+    ({"dagsterWebserver": {"image": {"tag": ""}}}, "values.dagsterWebserver.image pins no image tag (empty)"),
+    ({"sidecar": {"image": "busybox:latest"}},
+     "values.sidecar.image: image busybox:latest uses the mutable tag latest"),
+    ({"server": {"imageTag": "latest"}}, "values.server.imageTag is the mutable tag latest"),
+])
+def test_every_way_helm_values_set_an_image_is_checked(values: dict[str, Any], expected: str):
+    assert violations([release(values)], PLATFORM, "no-latest-images") == [expected]
+    fixed = {"jaeger": {"image": {"tag": "2.9.0"}}, "sidecar": {"image": "busybox:1.37"}, "server": {"imageTag": "1"}}
+    assert violations([release(fixed)], PLATFORM, "no-latest-images") == []
+
+
+@pytest.mark.parametrize("service", ["object_storage", "tracing", "orchestration", "catalog", "semantic"])
+def test_image_tag_latest_on_any_service_fails_the_platform_preview(service: str, tmp_path):
+    from floe_infra.config.loader import load_platform
+    from floe_infra.platform.program import run_platform
+    from floe_infra.preview.runtime import run_program
+    from tests.conftest import DEMO_PLATFORM
+
+    text = DEMO_PLATFORM.read_text().replace("  services:\n", f"  services:\n    {service}:\n      image_tag: latest\n",
+                                             1)
+    if service == "object_storage":
+        text = text.replace("    object_storage:\n      image_tag: latest\n    object_storage:\n",
+                            "    object_storage:\n      image_tag: latest\n")
+    elif service == "semantic":
+        text = text.replace("    semantic:\n      image_tag: latest\n", "", 1).replace(
+            "      dev_mode: true\n", "      dev_mode: true\n      image_tag: latest\n")
+    platform = tmp_path / "platform.yaml"
+    platform.write_text(text)
+    assert load_platform(platform).config.deployment.services.model_dump()[service]["image_tag"] == "latest"
+    run = run_program(run_platform, project="floe-platform", stack="local", root_directory=tmp_path,
+                      config={"floe:platformFile": "platform.yaml"})
+    found = [v for v in evaluate(*guarded_stack(run)) if v.rule == "no-latest-images"]
+    assert found, f"image_tag: latest on {service} passes no-latest-images"
+
+
 # --- chart-versions-pinned -----------------------------------------------------------------------
 
 @pytest.mark.parametrize(("version", "ok"), [("1.12.19", True), ("5.4.0-rc.1", True), ("", False), ("^1.2", False),

@@ -21,6 +21,14 @@ BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 IPV4_RE = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
 ICEBERG_IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 SEMVER_RE = re.compile(r"^\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.-]+)?$")
+HTTP_URL_RE = re.compile(r"^https?://[A-Za-z0-9._~%-]+(?::\d{1,5})?(?:[/?#]\S*)?$")
+# A pipeline's name is its tenant's name on the platform: a Kubernetes label in Helm release names such
+# as `code-<name>`, which Helm caps at 53 characters.
+# It starts with a letter: its default Iceberg namespace (the name with '_' for '-') must be an identifier.
+PIPELINE_NAME_MAX = 48
+PIPELINE_NAME_RE = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+# What `${VAR}` / `${VAR:-default}` look like before expansion: editors see the file unexpanded.
+ENV_REFERENCE_PATTERN = r"\$\{[A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\}"
 
 
 class FloeModel(BaseModel):
@@ -43,6 +51,30 @@ def check_kubernetes_name(value: str) -> str:
         raise ValueError(f"'{value}' is not a valid Kubernetes name (RFC 1123 label): use at most 63 "
                          "lowercase letters, digits and '-', starting and ending with a letter or digit")
     return value
+
+
+def check_pipeline_name(value: str) -> str:
+    """A pipeline (tenant) name: the same rule in floe.yaml `name` and platform.yaml `deployment.tenants`."""
+    if len(value) > PIPELINE_NAME_MAX or not PIPELINE_NAME_RE.match(value):
+        raise ValueError(f"'{value}' is not a valid pipeline name: it names the tenant, its Kubernetes objects and "
+                         f"its Helm release, so use at most {PIPELINE_NAME_MAX} lowercase letters, digits and '-', "
+                         "starting with a letter and ending with a letter or digit (e.g. 'sales-orders')")
+    return value
+
+
+def check_http_url(value: str) -> str:
+    """An http(s) URL with a host: `http://floe-minio:9000`, `https://polaris.example.com/api/catalog`."""
+    if not HTTP_URL_RE.match(value):
+        hint = ""
+        if "://" not in value:
+            hint = f"; did you mean 'http://{value.split('//')[-1]}'?"
+        raise ValueError(f"'{value}' is not an http(s) URL: write it as http(s)://host[:port][/path]{hint}")
+    return value
+
+
+def check_endpoint_url(value: str) -> str:
+    """An S3 endpoint: empty for AWS S3 itself, else an http(s) URL."""
+    return check_http_url(value) if value else value
 
 
 def check_secret_name(value: str) -> str:
@@ -80,8 +112,12 @@ def check_iceberg_identifier(value: str) -> str:
     return value
 
 
-def decode_key(text: str, kind: str) -> bytes:
-    """A base64 X25519 key (32 bytes)."""
+# Private keys announce themselves, so a private key pasted where a public one belongs (or anywhere
+# in a configuration file or a Helm value) is recognised and refused, as age does with AGE-SECRET-KEY-.
+PRIVATE_KEY_PREFIX = "floe-tenant-private-key:"
+
+
+def _decode_x25519(text: str, kind: str) -> bytes:
     try:
         raw = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
@@ -92,9 +128,27 @@ def decode_key(text: str, kind: str) -> bytes:
     return raw
 
 
+def decode_public_key(text: str) -> bytes:
+    """A base64 X25519 public key (32 bytes)."""
+    if text.strip().startswith(PRIVATE_KEY_PREFIX):
+        raise ValueError("this is a tenant's private key, not its public key: use the public key "
+                         "`floe-infra tenant keygen` printed, and make a new key pair (this one is exposed)")
+    return _decode_x25519(text, "public")
+
+
+def decode_private_key(text: str) -> bytes:
+    """A tenant private key: `floe-tenant-private-key:` + base64 X25519 (the bare base64 of older keys too)."""
+    return _decode_x25519(text.strip().removeprefix(PRIVATE_KEY_PREFIX), "private")
+
+
+def encode_private_key(raw: bytes) -> str:
+    """The text form of a tenant private key."""
+    return PRIVATE_KEY_PREFIX + base64.b64encode(raw).decode()
+
+
 def check_public_key(value: str) -> str:
     """A base64 X25519 public key."""
-    decode_key(value, "public")
+    decode_public_key(value)
     return value
 
 
@@ -105,14 +159,20 @@ def check_semver(value: str) -> str:
     return value
 
 
-def _schema_pattern(regex: re.Pattern[str], **extra: int) -> WithJsonSchema:
-    """The pattern for editors; validation itself runs the check_* function for a precise message."""
-    return WithJsonSchema({"type": "string", "pattern": regex.pattern, **extra})
+def _schema_pattern(regex: re.Pattern[str] | str, **extra: int) -> WithJsonSchema:
+    """The pattern for editors, also accepting a `${VAR}` reference (expanded before validation); validation
+    itself runs the check_* function for a precise message."""
+    pattern = regex.pattern if isinstance(regex, re.Pattern) else regex
+    return WithJsonSchema({"anyOf": [{"type": "string", "pattern": pattern, **extra},
+                                     {"type": "string", "pattern": ENV_REFERENCE_PATTERN}]})
 
 
 ProfileName = Annotated[str, AfterValidator(check_profile_name), _schema_pattern(PROFILE_NAME_RE)]
 KubernetesName = Annotated[
     str, AfterValidator(check_kubernetes_name), _schema_pattern(RFC1123_LABEL_RE, maxLength=63)
+]
+PipelineName = Annotated[
+    str, AfterValidator(check_pipeline_name), _schema_pattern(PIPELINE_NAME_RE, maxLength=PIPELINE_NAME_MAX)
 ]
 SecretName = Annotated[
     str, AfterValidator(check_secret_name), _schema_pattern(RFC1123_SUBDOMAIN_RE, maxLength=253)
@@ -120,6 +180,12 @@ SecretName = Annotated[
 BucketName = Annotated[str, AfterValidator(check_bucket_name), _schema_pattern(BUCKET_RE)]
 IcebergIdentifier = Annotated[str, AfterValidator(check_iceberg_identifier), _schema_pattern(ICEBERG_IDENT_RE)]
 SemVer = Annotated[str, AfterValidator(check_semver), _schema_pattern(SEMVER_RE)]
+HttpUrl = Annotated[str, AfterValidator(check_http_url), _schema_pattern(HTTP_URL_RE)]
+# A storage endpoint: empty for AWS S3 itself, else the URL of an S3-compatible service.
+EndpointUrl = Annotated[str, AfterValidator(check_endpoint_url),
+                        _schema_pattern(f"^$|{HTTP_URL_RE.pattern}")]
+PublicKey = Annotated[str, AfterValidator(check_public_key),
+                      _schema_pattern(r"^[A-Za-z0-9+/]{43}=$")]
 
 RuntimeSection = Annotated[
     dict[str, Any],

@@ -6,7 +6,7 @@ from enum import StrEnum
 
 from pydantic import Field
 
-from floe_infra.config.base import FloeModel, ProfileName, RuntimeSection, SecretReference
+from floe_infra.config.base import FloeModel, HttpUrl, ProfileName, RuntimeSection, SecretReference
 from floe_infra.config.credentials import CredentialConfig
 
 
@@ -33,7 +33,7 @@ class CatalogProfile(FloeModel):
     """One Iceberg catalog (a Polaris *catalog*, which Iceberg clients call a warehouse)."""
 
     type: CatalogType = Field(default=CatalogType.POLARIS, description="Catalog implementation.")
-    uri: str | SecretReference = Field(
+    uri: HttpUrl | SecretReference = Field(
         description="Catalog REST endpoint as clients outside floe-infra's deployment see it."
     )
     warehouse: ProfileName = Field(description="Warehouse (Polaris catalog) name.")

@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from floe_infra.config.base import PRIVATE_KEY_PREFIX
 from floe_infra.config.yaml_source import Path_, SourceDocument
 from floe_infra.errors import Problem
 
@@ -40,6 +41,7 @@ _NOT_A_VALUE = frozenset({"ref", "refs", "enabled", "refresh", "backends", "back
 _VALUE_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\b(AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b"), "an AWS access key id"),
     (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"), "a private key"),
+    (re.compile(re.escape(PRIVATE_KEY_PREFIX)), "a tenant's private key"),
     (re.compile(r"\b[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@"), "a URL with a user and password"),
     (re.compile(r"(?i)(^|[;\s?&])(password|pwd)\s*=\s*[^;&\s]+"), "a connection string with a password"),
     (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}\b"), "a GitHub token"),

@@ -10,18 +10,22 @@ a platform.yaml without the section deploy a complete, small platform.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Any, Literal, Self
+from typing import Any, Literal, Self
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, Field, TypeAdapter, ValidationError, model_validator
+from pydantic import Field, TypeAdapter, ValidationError, model_validator
 
 from floe_infra.config.base import (
+    PIPELINE_NAME_MAX,
+    PIPELINE_NAME_RE,
     FloeModel,
+    HttpUrl,
     IcebergIdentifier,
     KubernetesName,
+    PipelineName,
     ProfileName,
+    PublicKey,
     SecretName,
-    check_public_key,
 )
 from floe_infra.config.infrastructure import Quantity
 
@@ -111,7 +115,7 @@ class CatalogService(HelmServiceConfig):
     """Apache Polaris."""
 
     replicas: int = Field(default=1, ge=1, le=10, description="Polaris replicas (more than one needs PostgreSQL).")
-    management_url: str | None = Field(
+    management_url: HttpUrl | None = Field(
         default=None,
         description="Where the machine running `pulumi up` reaches Polaris' REST API to manage catalogs, "
                     "namespaces and grants (NodePort locally, ingress or private endpoint in clouds). "
@@ -158,7 +162,7 @@ class TenantConfig(FloeModel):
         default=None, description="Layers the tenant reads (every tenant's tables in them); default all."
     )
     code_server_port: int = Field(default=3030, ge=1, le=65535, description="gRPC port of its code server.")
-    public_key: Annotated[str, AfterValidator(check_public_key)] | None = Field(
+    public_key: PublicKey | None = Field(
         default=None,
         description="The pipeline stack's X25519 public key (base64, `floe-infra tenant keygen`): the platform "
                     "publishes the tenant's catalog credentials sealed to it.",
@@ -227,8 +231,10 @@ class DeploymentConfig(FloeModel):
     )
     namespace: KubernetesName = Field(default="floe", description="Kubernetes namespace of the platform.")
     services: Services = Field(default_factory=Services, description="Services and their settings.")
-    tenants: dict[KubernetesName, TenantConfig] = Field(
+    tenants: dict[PipelineName, TenantConfig] = Field(
         default_factory=dict,
+        # pydantic keeps no schema for mapping keys; editors get the pipeline name rule here.
+        json_schema_extra={"propertyNames": {"pattern": PIPELINE_NAME_RE.pattern, "maxLength": PIPELINE_NAME_MAX}},
         description="Pipelines hosted by this platform, by pipeline name (floe.yaml `name`). Onboarding a "
                     "pipeline is one entry here.",
     )

@@ -6,7 +6,7 @@ from enum import StrEnum
 
 from pydantic import Field
 
-from floe_infra.config.base import BucketName, FloeModel, ProfileName, RuntimeSection
+from floe_infra.config.base import BucketName, FloeModel, HttpUrl, ProfileName, RuntimeSection
 
 
 class ComputeLogManager(StrEnum):
@@ -40,10 +40,10 @@ class ObservabilityConfig(FloeModel):
     traces: bool = Field(default=True, description="Emit OpenTelemetry traces.")
     metrics: bool = Field(default=True, description="Emit metrics.")
     lineage: bool = Field(default=True, description="Emit OpenLineage events.")
-    otlp_endpoint: str | None = Field(
+    otlp_endpoint: HttpUrl | None = Field(
         default=None, description="OTLP endpoint of an external collector (ignored when Jaeger is deployed)."
     )
-    lineage_endpoint: str | None = Field(
+    lineage_endpoint: HttpUrl | None = Field(
         default=None, description="OpenLineage endpoint of an external Marquez (ignored when deployed)."
     )
     attributes: dict[str, str] = Field(default_factory=dict, description="Resource attributes on telemetry.")

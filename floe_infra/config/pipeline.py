@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from floe_infra.config.base import FloeModel, ProfileName, RuntimeSection, SemVer
+from floe_infra.config.base import FloeModel, PipelineName, ProfileName, RuntimeSection, SemVer
 from floe_infra.config.orchestration import OrchestrationConfig
 from floe_infra.config.tables import TableConfig
 
@@ -53,7 +53,7 @@ class PipelineObservability(FloeModel):
 class PipelineConfig(FloeModel):
     """floe.yaml: a pipeline, by logical profile names only."""
 
-    name: ProfileName = Field(max_length=100, description="Pipeline name; the tenant name on the platform.")
+    name: PipelineName = Field(description="Pipeline name; the tenant name on the platform (deployment.tenants).")
     version: SemVer = Field(description="Pipeline version (semantic version).")
     storage: ProfileName = Field(default="default", description="Storage profile of the platform.")
     catalog: ProfileName = Field(default="default", description="Catalog profile of the platform.")

@@ -6,7 +6,7 @@ from enum import StrEnum
 
 from pydantic import Field
 
-from floe_infra.config.base import BucketName, FloeModel, SecretReference
+from floe_infra.config.base import BucketName, EndpointUrl, FloeModel, SecretReference
 from floe_infra.config.credentials import CredentialConfig
 
 
@@ -47,7 +47,7 @@ class StorageProfile(FloeModel):
     """
 
     type: StorageType = Field(default=StorageType.S3, description="Storage backend type.")
-    endpoint: str | SecretReference = Field(
+    endpoint: EndpointUrl | SecretReference = Field(
         default="", description="S3 endpoint URL; empty for AWS S3, set for MinIO/LocalStack."
     )
     region: str = Field(default="us-east-1", description="AWS region of the bucket.")

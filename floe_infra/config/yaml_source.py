@@ -190,6 +190,25 @@ class _Converter:
         return _ENV_PATTERN.sub(substitute, text)
 
 
+# What to do about libyaml's most frequent complaints, matched on its message.
+_SYNTAX_HINTS = (
+    ("mapping values are not allowed", "a value holding ': ' must be quoted, or the line is indented too deep"),
+    ("that cannot start any token", "indent with spaces (YAML forbids tabs) and quote values starting with "
+                                    "'@', '`' or '%'"),
+    ("did not find expected key", "check this line's indentation against the lines above it"),
+    ("did not find expected '-' indicator", "list items under one key need the same indentation"),
+    ("could not find expected ':'", "each key needs ': ' after it; quote a value that spans lines"),
+    ("found unexpected end of stream", "a quote or bracket is not closed"),
+    ("found undefined alias", "define the anchor (&name) before the alias (*name) that uses it"),
+    ("expected ',' or ']'", "a [flow, list] needs commas between items and a closing ']'"),
+    ("expected ',' or '}'", "a {flow: mapping} needs commas between entries and a closing '}'"),
+)
+
+
+def _syntax_hint(reason: str) -> str:
+    return next((f"; {hint}" for needle, hint in _SYNTAX_HINTS if needle in reason), "")
+
+
 def _decode(file: Path, raw: bytes) -> str | Problem:
     try:
         return raw.decode("utf-8")
@@ -225,7 +244,7 @@ def parse_yaml(file: Path, raw: bytes, env: Mapping[str, str]) -> tuple[SourceDo
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
         reason = " ".join(part for part in (exc.context, exc.problem) if part)
-        return None, [Problem(file, line, column, "", f"YAML syntax error: {reason}")]
+        return None, [Problem(file, line, column, "", f"YAML syntax error: {reason}{_syntax_hint(reason)}")]
     except yaml.reader.ReaderError as exc:
         before = text[: exc.position]
         line, column = before.count("\n") + 1, exc.position - (before.rfind("\n") + 1) + 1

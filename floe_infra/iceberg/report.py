@@ -59,3 +59,26 @@ def plan_document(plans: Sequence[TablePlan], *, catalog: str, warehouse: str,
     if applied is not None:
         document["applied"] = list(applied)
     return json.dumps(document, indent=2)
+
+
+_DONE = {Action.CREATE: "created", Action.EVOLVE: "evolved"}
+
+
+def format_applied(plans: Sequence[TablePlan], applied: Sequence[str]) -> list[str]:
+    """What an apply did: each table created, evolved, left unchanged or refused, then the counts."""
+    done = set(applied)
+    lines, counts = [], Counter[str]()
+    for plan in plans:
+        if plan.name in done:
+            outcome = _DONE.get(plan.action, "changed")
+            evolved = plan.action is Action.EVOLVE and plan.changes
+            detail = f" ({len(plan.changes)} change{'' if len(plan.changes) == 1 else 's'})" if evolved else ""
+        elif plan.action is Action.REFUSED:
+            outcome, detail = "refused", f": {'; '.join(plan.reasons)}" if plan.reasons else ""
+        else:
+            outcome, detail = "unchanged", ""
+        counts[outcome] += 1
+        lines.append(f"{outcome:<9}  {plan.name}{detail}")
+    summary = ", ".join(f"{counts[o]} {o}" for o in ("created", "evolved", "changed", "unchanged", "refused")
+                        if counts[o])
+    return [*lines, "", f"applied: {summary or 'no tables'}"]

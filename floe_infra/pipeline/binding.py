@@ -7,14 +7,16 @@ and reports every mismatch at the line of floe.yaml it concerns.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 from floe_infra.config.checks import HostedTenant, PlatformView, check_pipeline_against
-from floe_infra.config.loader import Loaded
+from floe_infra.config.loader import Loaded, load_pipeline
 from floe_infra.config.pipeline import PipelineConfig
 from floe_infra.config.tables import TableConfig
 from floe_infra.contract import CatalogEndpoint, PlatformContract, TenantContract
-from floe_infra.errors import ConfigError
+from floe_infra.errors import ConfigError, Problem
 
 
 @dataclass(frozen=True)
@@ -76,3 +78,23 @@ def bind_pipeline(loaded: Loaded[PipelineConfig], contract: PlatformContract) ->
     if problems:
         raise ConfigError(problems)
     return PipelineBinding(loaded.config, contract, contract.tenants[loaded.config.name])
+
+
+def bind_files(files: Iterable[Path],
+               contract: PlatformContract) -> list[tuple[Loaded[PipelineConfig], PipelineBinding]]:
+    """Load floe.yaml files and bind each to the contract, as their pipeline stacks would.
+
+    Raises:
+        ConfigError: With every problem of every file.
+    """
+    problems: list[Problem] = []
+    out = []
+    for file in files:
+        try:
+            loaded = load_pipeline(file)
+            out.append((loaded, bind_pipeline(loaded, contract)))
+        except ConfigError as exc:
+            problems += exc.problems
+    if problems:
+        raise ConfigError(problems)
+    return out

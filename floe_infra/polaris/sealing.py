@@ -15,7 +15,7 @@ import json
 from nacl.exceptions import CryptoError
 from nacl.public import PrivateKey, PublicKey, SealedBox
 
-from floe_infra.config.base import decode_key
+from floe_infra.config.base import decode_private_key, decode_public_key, encode_private_key
 from floe_infra.errors import FloeError
 
 
@@ -24,16 +24,16 @@ class SealingError(FloeError):
 
 
 def generate_keypair() -> tuple[str, str]:
-    """A new (public, private) key pair, base64-encoded."""
+    """A new (public, private) key pair: the public key base64, the private key marked as one."""
     private = PrivateKey.generate()
-    return (base64.b64encode(bytes(private.public_key)).decode(), base64.b64encode(bytes(private)).decode())
+    return base64.b64encode(bytes(private.public_key)).decode(), encode_private_key(bytes(private))
 
 
 def _key(text: str, kind: str) -> bytes:
     try:
-        return decode_key(text, f"tenant {kind}")
+        return decode_public_key(text) if kind == "public" else decode_private_key(text)
     except ValueError as exc:
-        raise SealingError(str(exc)) from None
+        raise SealingError(f"tenant {exc}") from None
 
 
 def seal(public_key: str, credentials: dict[str, str]) -> str:

@@ -10,10 +10,11 @@ so every run produces the same resources, byte for byte.
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 import json
 import runpy
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,14 @@ from floe_infra.errors import FloeError
 from floe_infra.guardrails import SECRET, Enforcement, GuardedResource, StackFacts, Violation, evaluate, infer_facts
 from floe_infra.iceberg.plan import TablePlan
 from floe_infra.iceberg.resource import declared_plan
-from floe_infra.preview.runtime import ORGANIZATION, ProgramRun, fake_secret, replace_secrets, run_program
+from floe_infra.preview.runtime import (
+    ORGANIZATION,
+    ProgramRun,
+    deterministic_seal,
+    fake_secret,
+    replace_secrets,
+    run_program,
+)
 
 TABLE_TYPE = "pulumi-python:dynamic/iceberg:IcebergTable"
 PLATFORM_PROJECT = "floe-platform"
@@ -93,12 +101,24 @@ def _stand_in(key: str, value: Any) -> tuple[Any, bool]:
     return value, False
 
 
+def project_stacks(project_dir: Path) -> list[str]:
+    """The stacks a project has a `Pulumi.<stack>.yaml` for."""
+    return sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in project_dir.glob("Pulumi.*.yaml"))
+
+
 def stack_config(project_dir: Path, stack: str) -> tuple[dict[str, str], list[str]]:
     """A stack file's config as the engine hands it to the program (`ns:key` -> string), with secret
-    keys; encrypted values are replaced by deterministic stand-ins (the preview cannot decrypt them)."""
+    keys; encrypted values are replaced by deterministic stand-ins (the preview cannot decrypt them).
+
+    Raises:
+        PreviewError: When the project has no such stack file (`pulumi preview` would not find the stack).
+    """
     path = project_dir / f"Pulumi.{stack}.yaml"
-    data = _read_yaml(path) if path.exists() else {}
-    raw = (data or {}).get("config") or {}
+    if not path.is_file():
+        raise PreviewError(f"{path} does not exist: {project_dir} has no stack '{stack}' "
+                           f"(stacks: {', '.join(project_stacks(project_dir)) or 'none'}); create it with "
+                           f"`pulumi stack init {stack}` in that directory")
+    raw = (_read_yaml(path) or {}).get("config") or {}
     if not isinstance(raw, dict):
         raise PreviewError(f"{path}: `config` must be a mapping")
     project = project_name(project_dir)
@@ -146,36 +166,102 @@ def preview_platform(project_dir: Path, stack: str, overrides: Mapping[str, Enfo
     return StackPreview(project, stack, "platform", run, _check(run, overrides), _tables(run))
 
 
+def _stand_in_credentials(contract: Mapping[str, Any]) -> dict[str, Any]:
+    """The contract with each tenant's published credentials re-sealed to the offline key.
+
+    A contract from a deployed platform carries ciphertext only the tenant's own key opens; the
+    preview holds no such key. Tenants without published credentials keep none, so a pipeline
+    that needs them fails here as it would in `pulumi preview`.
+    """
+    out = copy.deepcopy(dict(contract))
+    for name, tenant in (out.get("tenants") or {}).items():
+        if isinstance(tenant, dict) and tenant.get("sealed_credentials"):
+            credentials = {"client_id": f"{name}-client-id", "client_secret": fake_secret(f"offline-{name}")}
+            tenant["sealed_credentials"] = deterministic_seal(OFFLINE_TENANT_PUBLIC_KEY, credentials, name)
+    return out
+
+
 def preview_pipeline(pipeline_file: Path, stack: str, contract: Mapping[str, Any],
-                     overrides: Mapping[str, Enforcement]) -> StackPreview:
-    """The stack of the pipeline project holding `pipeline_file`, offline, on `contract`."""
+                     overrides: Mapping[str, Enforcement], assumed_secrets: Collection[str] = ()) -> StackPreview:
+    """The stack of the pipeline project holding `pipeline_file`, offline, on `contract`.
+
+    `floe:tenantKey` is replaced by the offline key only where the stack sets it as a secret (or
+    `assumed_secrets` names it: CI sets it before previewing); unset or in plain text, the
+    program stops as it would in `pulumi preview`.
+    """
     project_dir = pipeline_file.resolve().parent
     config, secrets = stack_config(project_dir, stack)
-    config[TENANT_KEY] = OFFLINE_TENANT_PRIVATE_KEY
+    if TENANT_KEY in secrets or TENANT_KEY in assumed_secrets:
+        config[TENANT_KEY] = OFFLINE_TENANT_PRIVATE_KEY
+        secrets = sorted({*secrets, TENANT_KEY})
+    for key in set(assumed_secrets) - {TENANT_KEY} - set(config):
+        config[key], secrets = fake_secret(key), sorted({*secrets, key})
     if pipeline_file.name != "floe.yaml":
         config.setdefault("floe:pipelineFile", pipeline_file.name)
-    secrets = sorted({*secrets, TENANT_KEY})
     reference = config.get("floe:platformStack") or f"{ORGANIZATION}/{PLATFORM_PROJECT}/{stack}"
     project = project_name(project_dir)
     run = run_program(_program(project_dir), project=project, stack=stack, root_directory=project_dir,
                       config=config, secret_keys=secrets,
-                      stack_references={reference: ({CONTRACT_OUTPUT: dict(contract)}, [])})
+                      stack_references={reference: ({CONTRACT_OUTPUT: _stand_in_credentials(contract)}, [])})
     return StackPreview(project, stack, "pipeline", run, _check(run, overrides), _tables(run))
 
 
-def offline_preview(platform_dir: Path, stack: str, pipeline_files: Sequence[Path],
-                    overrides: Mapping[str, Enforcement]) -> list[StackPreview]:
+def offline_preview(platform_dir: Path | None, stack: str, pipeline_files: Sequence[Path],
+                    overrides: Mapping[str, Enforcement], *, contract: Mapping[str, Any] | None = None,
+                    assumed_secrets: Collection[str] = ()) -> list[StackPreview]:
     """The platform stack, then each pipeline (the project around each floe.yaml) on its contract.
+
+    Args:
+        platform_dir: The platform project; None with `contract`.
+        stack: The stack name of every project.
+        pipeline_files: floe.yaml files whose projects to preview.
+        overrides: Guardrail enforcement overrides.
+        contract: A platform contract (`pulumi stack output contract --json`) to preview the pipelines on
+            instead of running the platform project.
+        assumed_secrets: Secret config keys the stack files lack but CI sets before previewing.
 
     Raises:
         PreviewError: When a project is incomplete.
         pulumi.RunError: When a program stops with an error (its message is the user's).
     """
-    platform = preview_platform(platform_dir, stack, overrides)
-    contract = platform.run.outputs.get(CONTRACT_OUTPUT)
-    if not isinstance(contract, dict):
-        raise PreviewError(f"the platform project in {platform_dir} exports no `{CONTRACT_OUTPUT}`")
-    previews = [platform]
+    previews = []
+    if contract is None:
+        if platform_dir is None:
+            raise PreviewError("give the platform project or a contract to preview the pipelines on")
+        platform = preview_platform(platform_dir, stack, overrides)
+        contract = platform.run.outputs.get(CONTRACT_OUTPUT)
+        if not isinstance(contract, dict):
+            raise PreviewError(f"the platform project in {platform_dir} exports no `{CONTRACT_OUTPUT}`")
+        previews.append(platform)
     for file in pipeline_files:
-        previews.append(preview_pipeline(file, stack, contract, overrides))
+        previews.append(preview_pipeline(file, stack, contract, overrides, assumed_secrets))
     return previews
+
+
+def without_nulls(value: Any) -> Any:
+    """`value` without null map entries, as stack outputs arrive through the engine."""
+    if isinstance(value, dict):
+        return {k: without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [without_nulls(v) for v in value]
+    return value
+
+
+def export_contract(platform_file: Path) -> dict[str, Any]:
+    """The `contract` output of a platform stack on `platform_file`, as the stack exports it.
+
+    The platform program itself runs (under the mock runtime), so this is what `pulumi stack output
+    contract --json` shows, with one difference only a deployment can remove: the published
+    credentials of tenants with a public key are stand-ins sealed to the offline preview's key.
+
+    Raises:
+        ConfigError: When platform.yaml is invalid.
+    """
+    from floe_infra.config.loader import load_platform
+    from floe_infra.platform.program import run_platform
+
+    platform_file = platform_file.resolve()
+    load_platform(platform_file)  # located problems, before any program runs
+    run = run_program(run_platform, project=PLATFORM_PROJECT, stack="export", root_directory=platform_file.parent,
+                      config={"floe:platformFile": platform_file.name}, tenant_public_key=OFFLINE_TENANT_PUBLIC_KEY)
+    return without_nulls(run.outputs[CONTRACT_OUTPUT])

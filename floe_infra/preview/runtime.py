@@ -109,7 +109,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
     def __init__(self, stack_references: Mapping[str, tuple[dict[str, Any], list[str]]] | None = None,
                  tenant_public_key: str | None = None) -> None:
         self.stack_references = dict(stack_references or {})
-        # Offline previews seal every tenant's credentials to one throwaway key they can open.
+        # Offline previews seal the credentials of every tenant that has a public key to one throwaway
+        # key they can open; a tenant without one gets none, as on a real platform.
         self.tenant_public_key = tenant_public_key
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
@@ -124,7 +125,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
             credentials = {"client_id": f"{args.inputs['name']}-client-id", "client_secret": fake_secret(args.name)}
             state["client_id"] = pulumi.Output.secret(credentials["client_id"])
             state["client_secret"] = pulumi.Output.secret(credentials["client_secret"])
-            key = self.tenant_public_key or args.inputs.get("public_key")
+            key = args.inputs.get("public_key") and (self.tenant_public_key or args.inputs["public_key"])
             state["sealed_credentials"] = deterministic_seal(key, credentials, args.name) if key else None
         if args.typ == generated.TYPE:
             state["result"] = pulumi.Output.secret(fake_secret(args.name, int(args.inputs["length"])))
@@ -182,7 +183,8 @@ def run_program(
         stack_references: Outputs (and secret output names) of stacks the program references,
             by fully qualified name `organization/project/stack`.
         preview: Run as a preview (unknown values stay unknown).
-        tenant_public_key: Seal every mocked principal's credentials to this key instead of the tenant's.
+        tenant_public_key: Seal the credentials of every mocked principal that has a public key to this key
+            instead of its own.
     """
     recording = RecordingMocks(stack_references, tenant_public_key)
     monitor = RecordingMonitor(recording)

@@ -8,10 +8,10 @@ import pytest
 
 from floe_infra.config import load_pipeline, load_platform
 from floe_infra.errors import ConfigError
-from tests.conftest import COMPAT, compat_files, requires_compat
+from tests.conftest import COMPAT, compat_params, requires_compat
 
-PLATFORM_FILES = compat_files("platform-*.yaml")
-PIPELINE_FILES = compat_files("floe-*.yaml")
+PLATFORM_FILES = compat_params("platform-*.yaml")
+PIPELINE_FILES = compat_params("floe-*.yaml")
 
 
 @requires_compat

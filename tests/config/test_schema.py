@@ -44,10 +44,34 @@ def test_pipeline_files_validate_against_the_exported_schema(path: Path):
     assert list(validator.iter_errors(yaml.safe_load(path.read_text()))) == []
 
 
+def _errors(schema: str, document: dict) -> list[jsonschema.ValidationError]:
+    return list(jsonschema.Draft202012Validator(json_schemas()[schema]).iter_errors(document))
+
+
 def test_schema_rejects_what_the_loader_rejects():
-    validator = jsonschema.Draft202012Validator(json_schemas()["platform.schema.json"])
-    errors = list(validator.iter_errors({"storage": {"default": {"bucket": "Bad_Bucket", "buckt": 1}}}))
-    assert {e.validator for e in errors} == {"pattern", "additionalProperties"}
+    errors = _errors("platform.schema.json", {"storage": {"default": {"bucket": "Bad_Bucket", "buckt": 1}}})
+    assert {e.validator for e in errors} == {"anyOf", "additionalProperties"}
+    assert [e.json_path for e in errors if e.validator == "anyOf"] == ["$.storage.default.bucket"]
+
+
+def test_schema_accepts_environment_references_where_the_loader_expands_them():
+    document = {"storage": {"default": {"bucket": "${BUCKET_NAME}", "endpoint": "${S3_ENDPOINT:-http://minio:9000}"}},
+                "catalogs": {"default": {"uri": "${POLARIS_URI}", "warehouse": "${WAREHOUSE}"}}}
+    assert _errors("platform.schema.json", document) == []
+
+
+@pytest.mark.parametrize(("schema", "document", "where"), [
+    ("platform.schema.json", {"storage": {"default": {"bucket": "floe-data", "endpoint": "floe-minio:9000"}}},
+     "$.storage.default.endpoint"),
+    ("platform.schema.json", {"catalogs": {"default": {"uri": "htp//polaris:8181/api", "warehouse": "w"}}},
+     "$.catalogs.default.uri"),
+    ("platform.schema.json", {"deployment": {"services": {"catalog": {"management_url": "localhost:30181"}}}},
+     "$.deployment.services.catalog.management_url"),
+    ("platform.schema.json", {"deployment": {"tenants": {"Sales_Orders": {}}}}, "$.deployment.tenants"),
+    ("floe.schema.json", {"name": "Sales_Orders", "version": "1.0.0"}, "$.name"),
+])
+def test_schema_rejects_bad_urls_and_pipeline_names_like_the_loader(schema: str, document: dict, where: str):
+    assert [e.json_path for e in _errors(schema, document)] == [where]
 
 
 @pytest.mark.parametrize("path", [DEMO_PLATFORM, DEMO_PIPELINE], ids=lambda p: p.name)

@@ -7,7 +7,7 @@ import pytest
 
 from floe_infra.contract import parse_contract
 from floe_infra.versions import BUSYBOX_IMAGE, CUBE_CHART, CUBESTORE_CHART, JAEGER_CHART, MINIO_CHART, POLARIS_CHART
-from tests.conftest import compat_files
+from tests.conftest import compat_params
 from tests.platform.conftest import RELEASE, as_json, demo_run, release, run_platform_stack, values
 
 LOCAL, DEV, PROD = "local", "dev", "prod"
@@ -355,7 +355,7 @@ def test_local_contract_endpoints_are_in_cluster_urls():
     assert contract.layers["gold"].location == "s3://floe-local-gold/gold"
 
 
-@pytest.mark.parametrize("path", compat_files("platform-*.yaml"), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", compat_params("platform-*.yaml"), ids=lambda p: p.name)
 def test_every_compat_platform_file_deploys(path):
     run = run_platform_stack(DEV, str(path))
     contract = parse_contract(run.outputs["contract"])

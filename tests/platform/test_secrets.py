@@ -7,7 +7,7 @@ from pulumi.runtime import rpc
 
 from floe_infra.platform import generated
 from floe_infra.preview.runtime import ProgramRun, fake_secret
-from tests.conftest import compat_files
+from tests.conftest import compat_params
 from tests.leaks import leaks, strings
 from tests.platform.conftest import DEMO_STACKS, SECRET, demo_run, run_platform_stack
 
@@ -32,7 +32,7 @@ def test_generated_secrets_appear_only_in_secret_data(stack: str):
     assert leaks(run, generated_values(run)) == []
 
 
-@pytest.mark.parametrize("path", compat_files("platform-*.yaml"), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", compat_params("platform-*.yaml"), ids=lambda p: p.name)
 def test_compat_platforms_leak_no_generated_secret(path):
     run = run_platform_stack("dev", str(path))
     assert leaks(run, generated_values(run)) == []

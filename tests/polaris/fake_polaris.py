@@ -1,8 +1,10 @@
 """An in-process Polaris: management API and Iceberg REST namespaces, with state and fault injection.
 
-Every request and every response is validated against the official OpenAPI specs
-(`../shared/reference/specs/`); a violation is recorded and answered with HTTP 500, so a test that
-sends (or expects) anything the specs reject fails.
+Every request and every response body is validated against the generated models of the official
+`apache-polaris` package (its Python SDK, generated from the Polaris management and Iceberg REST
+OpenAPI specs), and, where the repository's reference material is beside the checkout, also against
+the OpenAPI spec files themselves (paths, parameters and headers too). A violation is recorded and
+the test fails, so a test that sends (or expects) anything the APIs reject fails.
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import requests
-import yaml
+from apache_polaris.sdk.catalog import models as iceberg_models
+from apache_polaris.sdk.management import models as management_models
 from openapi_core import OpenAPI
 from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
-from openapi_schema_validator import OAS30Validator
+from pydantic import ValidationError
 
 from tests.loopback import BEFORE, Fault, answer_instead, send, spoil_answer, take
 
@@ -34,37 +37,23 @@ ICEBERG_SPEC = SPECS / "iceberg-rest-catalog-open-api.yaml"
 SEP = "\x1f"
 
 
-def _inline(node: Any, components: dict[str, Any]) -> Any:
-    """A schema with its local `$ref`s replaced by the referenced schemas."""
-    if isinstance(node, dict):
-        if "$ref" in node:
-            return _inline(components[node["$ref"].rsplit("/", 1)[-1]], components)
-        return {k: _inline(v, components) for k, v in node.items() if k != "discriminator"}
-    if isinstance(node, list):
-        return [_inline(v, components) for v in node]
-    return node
+def spec_files_present() -> bool:
+    """Whether the OpenAPI spec files are beside the checkout (CI has them; a bare clone does not)."""
+    return MANAGEMENT_SPEC.is_file() and ICEBERG_SPEC.is_file()
 
 
-class SubtypeValidator:
-    """Validates discriminated objects against their mapped subtype schema.
-
-    openapi-core checks a discriminated base schema only (the discriminator is not a JSON Schema
-    keyword), so a grant with an unknown privilege would pass; this checks the concrete subtype.
-    """
-
-    def __init__(self) -> None:
-        spec = yaml.safe_load(MANAGEMENT_SPEC.read_text())
-        self.components = spec["components"]["schemas"]
-
-    def check(self, schema_name: str, discriminator: str, instance: Any) -> list[str]:
-        base = self.components[schema_name]
-        mapping = base["discriminator"]["mapping"]
-        target = mapping.get(str(instance.get(discriminator)) if isinstance(instance, dict) else "")
-        if target is None:
-            return [f"{schema_name}: unknown {discriminator} {instance!r}"]
-        schema = _inline({"$ref": target}, self.components)
-        return [f"{schema_name} as {target.rsplit('/', 1)[-1]}: {e.message}"
-                for e in OAS30Validator(schema).iter_errors(instance)]
+def model_errors(model_name: str | None, body: Any) -> list[str]:
+    """What the generated model of `model_name` rejects in `body` (discriminated bases check their subtype)."""
+    if model_name is None:
+        return [] if body is None else [f"the API defines no body here, got {json.dumps(body)[:80]}"]
+    model = getattr(management_models, model_name, None) or getattr(iceberg_models, model_name)
+    if not isinstance(body, dict):
+        return [f"{model_name}: expected an object, got {json.dumps(body)[:80]}"]
+    try:
+        model.from_dict(body)
+    except (ValidationError, ValueError, TypeError, KeyError) as exc:
+        return [f"{model_name}: {exc}"]
+    return []
 
 
 class Reply(Exception):  # noqa: N818 - control flow inside the fake server, not an error of the product
@@ -80,7 +69,6 @@ class FakePolaris:
     """State of one realm plus the HTTP server exposing it."""
 
     _specs: tuple[OpenAPI, OpenAPI] | None = None
-    _subtypes: SubtypeValidator | None = None
 
     def __init__(self, root_id: str = "root", root_secret: str = "root-secret-for-tests") -> None:
         self.clients: dict[str, str] = {root_id: root_secret}
@@ -145,8 +133,14 @@ class FakePolaris:
         call = f"{handler.command} {unquote(path)}"
         with self._lock:
             self.calls.append(call)
-            spec, spec_url = self._spec_for(path)
-            self._validate_request(spec, handler, spec_url, query, raw)
+            operation = None if path == "/api/catalog/v1/oauth/tokens" else self._operation(handler.command, path)
+            if operation is None and path != "/api/catalog/v1/oauth/tokens":
+                self.violations.append(f"request {call}: no such operation in the Polaris APIs")
+            elif operation is not None and raw:
+                self.violations += [f"request {call}: {e}" for e in model_errors(operation[2], json.loads(raw))]
+            spec, spec_url = self._spec_for(path) if spec_files_present() else (None, path)
+            if spec is not None:
+                self._validate_request(spec, handler, spec_url, query, raw)
             fault = take(self.faults, call)
             if fault is None or fault.kind not in BEFORE:
                 try:
@@ -154,7 +148,12 @@ class FakePolaris:
                     reply = Reply(200 if body is not None else 204, body)
                 except Reply as r:
                     reply = r
-                self._validate_response(spec, handler, spec_url, query, raw, reply)
+                if reply.status < 400:
+                    model = "OAuthTokenResponse" if operation is None else operation[3]
+                    self.violations += [f"response {reply.status} to {call}: {e}"
+                                        for e in model_errors(model, reply.body)]
+                if spec is not None:
+                    self._validate_response(spec, handler, spec_url, query, raw, reply)
         if fault is not None and fault.kind in BEFORE:
             answer_instead(handler, fault, self._stopped)
             return
@@ -178,34 +177,16 @@ class FakePolaris:
                                     data=raw or None).prepare()
         return RequestsOpenAPIRequest(prepared)
 
-    def _validate_request(self, spec: OpenAPI | None, handler: BaseHTTPRequestHandler, url: str, query: str,
+    def _validate_request(self, spec: OpenAPI, handler: BaseHTTPRequestHandler, url: str, query: str,
                           raw: bytes) -> None:
-        if spec is None:
-            self.violations.append(f"unknown API path {handler.path}")
-            return
         try:
             spec.validate_request(self._openapi_request(handler, url, query, raw))
         except Exception as exc:  # openapi-core raises many types; all mean "the spec rejects it"
             self.violations.append(f"request {handler.command} {handler.path}: {exc}")
-        if raw and "/api/management/" in handler.path:
-            self.violations += [f"request {handler.command} {handler.path}: {v}" for v in self._subtype_errors(
-                json.loads(raw))]
 
-    def _subtype_errors(self, body: Any) -> list[str]:
-        if FakePolaris._subtypes is None:
-            FakePolaris._subtypes = SubtypeValidator()
-        checker, errors = FakePolaris._subtypes, []
-        if isinstance(body, dict) and isinstance(body.get("grant"), dict):
-            errors += checker.check("GrantResource", "type", body["grant"])
-        storage = (body.get("catalog") or {}).get("storageConfigInfo") if isinstance(body, dict) else None
-        storage = storage or (body.get("storageConfigInfo") if isinstance(body, dict) else None)
-        if storage is not None:
-            errors += checker.check("StorageConfigInfo", "storageType", storage)
-        return errors
-
-    def _validate_response(self, spec: OpenAPI | None, handler: BaseHTTPRequestHandler, url: str, query: str,
+    def _validate_response(self, spec: OpenAPI, handler: BaseHTTPRequestHandler, url: str, query: str,
                            raw: bytes, reply: Reply) -> None:
-        if spec is None or reply.status >= 400:
+        if reply.status >= 400:
             return  # error bodies follow the shared error model; statuses are the server's choice
         response = requests.Response()
         response.status_code = reply.status
@@ -225,49 +206,62 @@ class FakePolaris:
         if self.tokens.get(token, 0) < time.monotonic():
             raise error(401, "the token is missing, invalid or expired", "NotAuthorizedException")
         body = json.loads(raw) if raw else None
-        for pattern, handler in self._routes():
-            verb, regex = pattern.split(" ", 1)
-            match = re.fullmatch(regex, path)
-            if verb == method and match:
-                args = [unquote(g) for g in match.groups()]
-                return handler(*args, body=body, query=parse_qs(query))
-        raise error(404, f"no route for {method} {path}", "NotFoundException")
+        operation = self._operation(method, path)
+        if operation is None:
+            raise error(404, f"no route for {method} {path}", "NotFoundException")
+        handler, args, _, _ = operation
+        return handler(*args, body=body, query=parse_qs(query))
 
-    def _routes(self) -> list[tuple[str, Callable[..., Any]]]:
+    def _routes(self) -> list[tuple[str, Callable[..., Any], str | None, str | None]]:
+        """(METHOD path regex, handler, request body model, response body model), as the APIs define them."""
         m, c = "/api/management/v1", "/api/catalog/v1"
         seg = r"([^/]+)"
         return [
-            (f"GET {m}/catalogs/{seg}", self.get_catalog),
-            (f"POST {m}/catalogs", self.create_catalog),
-            (f"PUT {m}/catalogs/{seg}", self.update_catalog),
-            (f"DELETE {m}/catalogs/{seg}", self.delete_catalog),
-            (f"POST {m}/principals", self.create_principal),
-            (f"GET {m}/principals/{seg}", self.get_principal),
-            (f"DELETE {m}/principals/{seg}", self.delete_principal),
-            (f"POST {m}/principals/{seg}/rotate", self.rotate),
-            (f"GET {m}/principals/{seg}/principal-roles", self.list_principal_roles_of),
-            (f"PUT {m}/principals/{seg}/principal-roles", self.assign_principal_role),
-            (f"DELETE {m}/principals/{seg}/principal-roles/{seg}", self.revoke_principal_role),
-            (f"POST {m}/principal-roles", self.create_principal_role),
-            (f"GET {m}/principal-roles/{seg}", self.get_principal_role),
-            (f"DELETE {m}/principal-roles/{seg}", self.delete_principal_role),
-            (f"GET {m}/principal-roles/{seg}/catalog-roles/{seg}", self.list_catalog_roles_of),
-            (f"PUT {m}/principal-roles/{seg}/catalog-roles/{seg}", self.assign_catalog_role),
-            (f"DELETE {m}/principal-roles/{seg}/catalog-roles/{seg}/{seg}", self.revoke_catalog_role),
-            (f"POST {m}/catalogs/{seg}/catalog-roles", self.create_catalog_role),
-            (f"GET {m}/catalogs/{seg}/catalog-roles/{seg}", self.get_catalog_role),
-            (f"DELETE {m}/catalogs/{seg}/catalog-roles/{seg}", self.delete_catalog_role),
-            (f"GET {m}/catalogs/{seg}/catalog-roles/{seg}/grants", self.list_grants),
-            (f"PUT {m}/catalogs/{seg}/catalog-roles/{seg}/grants", self.add_grant),
-            (f"POST {m}/catalogs/{seg}/catalog-roles/{seg}/grants", self.revoke_grant),
-            (f"GET {c}/{seg}/namespaces", self.list_namespaces),
-            (f"POST {c}/{seg}/namespaces", self.create_namespace),
-            (f"GET {c}/{seg}/namespaces/{seg}", self.get_namespace),
-            (f"DELETE {c}/{seg}/namespaces/{seg}", self.delete_namespace),
-            (f"POST {c}/{seg}/namespaces/{seg}/properties", self.update_namespace),
-            (f"GET {c}/{seg}/namespaces/{seg}/tables", self.list_tables),
-            (f"DELETE {c}/{seg}/namespaces/{seg}/tables/{seg}", self.drop_table),
+            (f"GET {m}/catalogs/{seg}", self.get_catalog, None, "Catalog"),
+            (f"POST {m}/catalogs", self.create_catalog, "CreateCatalogRequest", "Catalog"),
+            (f"PUT {m}/catalogs/{seg}", self.update_catalog, "UpdateCatalogRequest", "Catalog"),
+            (f"DELETE {m}/catalogs/{seg}", self.delete_catalog, None, None),
+            (f"POST {m}/principals", self.create_principal, "CreatePrincipalRequest", "PrincipalWithCredentials"),
+            (f"GET {m}/principals/{seg}", self.get_principal, None, "Principal"),
+            (f"DELETE {m}/principals/{seg}", self.delete_principal, None, None),
+            (f"POST {m}/principals/{seg}/rotate", self.rotate, None, "PrincipalWithCredentials"),
+            (f"GET {m}/principals/{seg}/principal-roles", self.list_principal_roles_of, None, "PrincipalRoles"),
+            (f"PUT {m}/principals/{seg}/principal-roles", self.assign_principal_role, "GrantPrincipalRoleRequest",
+             None),
+            (f"DELETE {m}/principals/{seg}/principal-roles/{seg}", self.revoke_principal_role, None, None),
+            (f"POST {m}/principal-roles", self.create_principal_role, "CreatePrincipalRoleRequest", "PrincipalRole"),
+            (f"GET {m}/principal-roles/{seg}", self.get_principal_role, None, "PrincipalRole"),
+            (f"DELETE {m}/principal-roles/{seg}", self.delete_principal_role, None, None),
+            (f"GET {m}/principal-roles/{seg}/catalog-roles/{seg}", self.list_catalog_roles_of, None, "CatalogRoles"),
+            (f"PUT {m}/principal-roles/{seg}/catalog-roles/{seg}", self.assign_catalog_role,
+             "GrantCatalogRoleRequest", None),
+            (f"DELETE {m}/principal-roles/{seg}/catalog-roles/{seg}/{seg}", self.revoke_catalog_role, None, None),
+            (f"POST {m}/catalogs/{seg}/catalog-roles", self.create_catalog_role, "CreateCatalogRoleRequest",
+             "CatalogRole"),
+            (f"GET {m}/catalogs/{seg}/catalog-roles/{seg}", self.get_catalog_role, None, "CatalogRole"),
+            (f"DELETE {m}/catalogs/{seg}/catalog-roles/{seg}", self.delete_catalog_role, None, None),
+            (f"GET {m}/catalogs/{seg}/catalog-roles/{seg}/grants", self.list_grants, None, "GrantResources"),
+            (f"PUT {m}/catalogs/{seg}/catalog-roles/{seg}/grants", self.add_grant, "AddGrantRequest", None),
+            (f"POST {m}/catalogs/{seg}/catalog-roles/{seg}/grants", self.revoke_grant, "RevokeGrantRequest", None),
+            (f"GET {c}/{seg}/namespaces", self.list_namespaces, None, "ListNamespacesResponse"),
+            (f"POST {c}/{seg}/namespaces", self.create_namespace, "CreateNamespaceRequest",
+             "CreateNamespaceResponse"),
+            (f"GET {c}/{seg}/namespaces/{seg}", self.get_namespace, None, "GetNamespaceResponse"),
+            (f"DELETE {c}/{seg}/namespaces/{seg}", self.delete_namespace, None, None),
+            (f"POST {c}/{seg}/namespaces/{seg}/properties", self.update_namespace,
+             "UpdateNamespacePropertiesRequest", "UpdateNamespacePropertiesResponse"),
+            (f"GET {c}/{seg}/namespaces/{seg}/tables", self.list_tables, None, "ListTablesResponse"),
+            (f"DELETE {c}/{seg}/namespaces/{seg}/tables/{seg}", self.drop_table, None, None),
         ]
+
+    def _operation(self, method: str, path: str) -> tuple[Callable[..., Any], list[str], str | None,
+                                                          str | None] | None:
+        for pattern, handler, request_model, response_model in self._routes():
+            verb, regex = pattern.split(" ", 1)
+            match = re.fullmatch(regex, path)
+            if verb == method and match:
+                return handler, [unquote(g) for g in match.groups()], request_model, response_model
+        return None
 
     # --- auth -----------------------------------------------------------------------------------
 

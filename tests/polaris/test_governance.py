@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from pulumi.runtime import rpc
 
@@ -115,8 +117,7 @@ def test_governance_is_skipped_with_a_plain_warning_when_polaris_is_unreachable_
 
 def test_sealed_credentials_reach_the_contract_and_open_with_the_tenant_key(write_yaml):
     public, private = generate_keypair()
-    text = DEMO_PLATFORM.read_text().replace("      principal_role: ecommerce_analytics\n",
-                                             f"      principal_role: ecommerce_analytics\n      public_key: {public}\n")
+    text = re.sub(r"public_key: \S+", f"public_key: {public}", DEMO_PLATFORM.read_text())
     run = run_platform_stack("local", str(write_yaml(text, "platform.yaml")))
     sealed = run.outputs["contract"]["tenants"]["ecommerce-analytics"]["sealed_credentials"]
     opened = unseal(private, sealed)
