@@ -32,11 +32,12 @@ demo() {
   local platform=demo/platform/platform.yaml pipeline=demo/data_engineering/floe.yaml
   "$VENV/bin/floe-infra" validate --platform "$platform" --pipeline "$pipeline"
   mkdir -p .floe
-  # The platform and pipeline stacks of the local environment, previewed without any credential.
-  "$VENV/bin/floe-infra" preview --offline --stack local --pipeline "$pipeline" \
+  # The platform and pipeline stacks of the local environment, previewed without any credential. The demo's
+  # stack files cannot hold its data team's private key (floe:tenantKey): the preview assumes it is set.
+  "$VENV/bin/floe-infra" preview --stack local --pipeline "$pipeline" --assume-secret floe:tenantKey \
     --json .floe/preview-local.json --dot .floe/preview-local.dot
-  # The pipeline's Iceberg tables, planned against the embedded catalog under .floe/.
-  "$VENV/bin/floe-infra" tables plan --platform "$platform" --pipeline "$pipeline" --embedded
+  # The pipeline's Iceberg tables, created (or evolved) in the embedded catalog under .floe/.
+  "$VENV/bin/floe-infra" tables apply --platform "$platform" --pipeline "$pipeline" --embedded
 }
 
 run_tests() {

@@ -27,7 +27,7 @@ import yaml
 from pulumi.runtime.sync_await import _sync_await
 
 from floe_infra.contract import CONTRACT_OUTPUT
-from floe_infra.preview.offline import offline_preview
+from floe_infra.preview.offline import OFFLINE_TENANT_PUBLIC_KEY, offline_preview
 from floe_infra.preview.runtime import run_program
 
 REPO = Path(__file__).resolve().parent.parent
@@ -43,7 +43,8 @@ def synthetic_platform(root: Path, pipelines: int) -> Path:
         shutil.copy(REPO / name, project / name)
     platform = yaml.safe_load((REPO / "demo/platform/platform.yaml").read_text())
     platform["deployment"]["tenants"] = {f"team-{i:03d}": {"writes": ["bronze", "silver"], "reads": ["gold"],
-                                                         "code_server_port": 4000 + i}
+                                                         "code_server_port": 4000 + i,
+                                                         "public_key": OFFLINE_TENANT_PUBLIC_KEY}
                                          for i in range(pipelines)}
     (project / "platform.yaml").write_text(yaml.safe_dump(platform))
     (project / "Pulumi.local.yaml").write_text("config:\n  floe:platformFile: platform.yaml\n")
@@ -58,7 +59,9 @@ def synthetic_pipelines(root: Path, pipelines: int, tables: int) -> list[Path]:
         project.mkdir()
         (project / "Pulumi.yaml").write_text(f"name: team-{i:03d}\nruntime: python\n")
         shutil.copy(REPO / "demo/data_engineering/__main__.py", project / "__main__.py")
-        (project / "Pulumi.local.yaml").write_text(f"config:\n  floe:image: registry.local/team-{i:03d}:1.0.0\n")
+        # As `pulumi config set --secret floe:tenantKey` leaves it (the preview never decrypts it).
+        (project / "Pulumi.local.yaml").write_text(f"config:\n  floe:image: registry.local/team-{i:03d}:1.0.0\n"
+                                                   "  floe:tenantKey:\n    secure: v1:stand-in\n")
         floe = {"name": f"team-{i:03d}", "version": "1.0.0",
                 "tables": [{"name": f"t{t:02d}", "layer": "bronze" if t % 2 else "silver", "columns": COLUMNS,
                             "identifier_fields": ["id"], "partition_by": [{"column": "created_at",
@@ -108,7 +111,7 @@ def floor(stacks: list[list[Registration]], contract: dict[str, Any]) -> float:
 
 def preview(platform: Path, files: list[Path]) -> tuple[float, list[list[Registration]], dict[str, Any]]:
     start = time.perf_counter()
-    previews = offline_preview(platform, "local", files, {})
+    previews = offline_preview(platform, "local", files, {}, assumed_secrets=("floe:tenantKey",))
     elapsed = time.perf_counter() - start
     assert not any(p.blocked for p in previews)
     # Parents first, as the programs register them.

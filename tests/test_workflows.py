@@ -19,6 +19,8 @@ import pytest
 import yaml
 
 from floe_infra.ci import affected, pipeline_projects, platform_stacks
+from floe_infra.cli import main
+from floe_infra.errors import ExitCode
 from tests.conftest import REPO
 
 WORKFLOWS = sorted((REPO / ".github" / "workflows").glob("*.yml"))
@@ -157,8 +159,9 @@ def test_the_repository_projects_are_found():
 
 
 @pytest.mark.parametrize(("changed", "platform", "pipelines"), [
-    (["demo/platform/platform.prod.yaml"], ["prod"], []),
-    (["Pulumi.dev.yaml"], ["dev"], []),
+    # A platform change can break the pipelines on it (a layer removed, Dagster no longer deployed).
+    (["demo/platform/platform.prod.yaml"], ["prod"], ["demo/data_engineering"]),
+    (["Pulumi.dev.yaml"], ["dev"], ["demo/data_engineering"]),
     (["demo/data_engineering/floe.yaml"], [], ["demo/data_engineering"]),
     (["demo/data_engineering/semantic/orders.yml"], [], ["demo/data_engineering"]),
     (["floe_infra/platform/storage.py"], ["dev", "local", "prod"], ["demo/data_engineering"]),
@@ -174,3 +177,54 @@ def test_changes_map_to_the_stacks_they_touch(changed: list[str], platform: list
 def test_the_stack_filter_and_everything():
     assert affected(REPO, ["floe_infra/cli.py"], ["dev", "prod"]).platform == ["dev", "prod"]
     assert affected(REPO, None, ["prod"]).platform == ["prod"]
+
+
+def _repository(tmp_path: Path) -> Path:
+    """A git repository with a platform stack `dev` and two pipelines: one on `dev`, one on `shared`."""
+    root = tmp_path / "repo"
+    (root / "platform").mkdir(parents=True)
+    (root / "platform" / "platform.yaml").write_text("storage: {default: {bucket: floe-data}}\n")
+    (root / "Pulumi.dev.yaml").write_text("config:\n  floe:platformFile: platform/platform.yaml\n")
+    (root / "Pulumi.shared.yaml").write_text("config:\n  floe:platformFile: platform/shared.yaml\n")
+    for name, stack_file in (("sales", "config:\n  floe:image: a/b:1\n"),
+                             ("risk", "config:\n  floe:platformStack: acme/floe-platform/shared\n")):
+        (root / name).mkdir()
+        (root / name / "floe.yaml").write_text(f"name: {name}\nversion: 1.0.0\n")
+        (root / name / "Pulumi.yaml").write_text(f"name: {name}\nruntime: python\n")
+        (root / name / "Pulumi.dev.yaml").write_text(stack_file)
+    for command in (["init", "-q", "-b", "main"], ["add", "-A"],
+                    ["-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "base"]):
+        subprocess.run(["git", "-C", str(root), *command], check=True, capture_output=True, timeout=60)
+    return root
+
+
+def test_a_platform_change_marks_the_pipelines_deployed_on_that_platform_stack(tmp_path: Path):
+    root = _repository(tmp_path)
+    result = affected(root, ["platform/platform.yaml"])
+    assert result.platform == ["dev"]
+    assert [p.dir for p in result.pipelines] == ["sales"], "risk deploys onto floe-platform/shared, not dev"
+    assert [p.dir for p in affected(root, ["Pulumi.shared.yaml"]).pipelines] == ["risk"]
+
+
+def test_ci_changes_lists_what_a_commit_touches_as_json(tmp_path: Path, capsys):
+    root = _repository(tmp_path)
+    (root / "platform" / "platform.yaml").write_text("storage: {default: {bucket: floe-data-2}}\n")
+    subprocess.run(["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qam",
+                    "rename"], check=True, capture_output=True, timeout=60)
+    assert main(["ci", "changes", "--base", "HEAD~1", "--project-dir", str(root), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"platform": ["dev"], "pipelines": [{"dir": "sales",
+                                                                                       "name": "sales"}]}
+
+
+def test_ci_changes_outside_git_is_a_clear_error(tmp_path: Path, capsys):
+    assert main(["ci", "changes", "--base", "origin/main", "--project-dir", str(tmp_path)]) == ExitCode.RUNTIME
+    err = capsys.readouterr().err
+    assert err == f"error: {tmp_path} is not inside a git repository: run this in a checkout of the repository, " \
+                  "or list every stack with --all\n"
+    assert "usage" not in err
+
+
+def test_ci_changes_against_an_unknown_base_says_how_to_fetch_it(tmp_path: Path, capsys):
+    root = _repository(tmp_path)
+    assert main(["ci", "changes", "--base", "origin/main", "--project-dir", str(root)]) == ExitCode.RUNTIME
+    assert "git knows no commit 'origin/main': fetch it first" in capsys.readouterr().err

@@ -126,7 +126,9 @@ def validation_problems(doc: SourceDocument, exc: ValidationError, model: type[B
     for error in exc.errors(include_url=False):
         shown, kind = _resolve(doc.data, error["loc"], error["type"])
         message = _message(error, model, shown)
-        grouped.setdefault((shown, kind == "extra_forbidden"), []).append(message)
+        # Unknown fields and bad mapping keys (pydantic's `[key]` step) are reported at the key itself.
+        at_key = kind == "extra_forbidden" or "[key]" in error["loc"]
+        grouped.setdefault((shown, at_key), []).append(message)
     problems = []
     for (shown, at_key), messages in grouped.items():
         unique = list(dict.fromkeys(messages))

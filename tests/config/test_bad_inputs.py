@@ -224,6 +224,38 @@ CASES = [
           default:
             bucket: "floe-data
         """), 4, 1, "", "YAML syntax error"),
+    Case("syntax-error-hint", "platform", dedent("""
+        storage:
+          default:
+            bucket: "floe-data
+        """), 4, 1, "", "a quote or bracket is not closed"),
+    Case("tab-indentation-hint", "platform", "storage:\n\tdefault: {bucket: floe-data}\n", 2, 1, "",
+         "indent with spaces (YAML forbids tabs)"),
+    Case("colon-in-value-hint", "pipeline", "name: sales\nversion: 1.0.0\ntransforms: x: y\n", 3, 14, "",
+         "a value holding ': ' must be quoted"),
+    # --- URLs, names and keys: one rule per concept -------------------------------------------------
+    Case("endpoint-without-scheme", "platform", STORAGE.replace("http://minio:9000", "floe-minio:9000"), 5, 15,
+         "storage.default.endpoint", "'floe-minio:9000' is not an http(s) URL: write it as http(s)://host[:port]"),
+    Case("uri-with-typo", "platform", STORAGE.replace("http://polaris:8181", "htp//polaris:8181"), 8, 10,
+         "catalogs.default.uri", "'htp//polaris:8181/api/catalog' is not an http(s) URL"),
+    Case("management-url-without-scheme", "platform", STORAGE + dedent("""
+        deployment:
+          services:
+            catalog: {management_url: "localhost:30181"}
+        """), 12, 31, "deployment.services.catalog.management_url",
+         "did you mean 'http://localhost:30181'?"),
+    Case("otlp-endpoint-without-scheme", "platform", STORAGE + "observability: {otlp_endpoint: collector:4317}\n",
+         10, 32, "observability.otlp_endpoint", "'collector:4317' is not an http(s) URL"),
+    Case("pipeline-name-with-underscore", "pipeline", "name: Sales_Orders\nversion: 1.0.0\n", 1, 7, "name",
+         "'Sales_Orders' is not a valid pipeline name"),
+    Case("tenant-name-with-underscore", "platform", STORAGE + "deployment:\n  tenants:\n    Sales_Orders: {}\n",
+         12, 5, "deployment.tenants.Sales_Orders", "'Sales_Orders' is not a valid pipeline name"),
+    Case("pipeline-name-too-long", "pipeline", f"name: {'a' * 49}\nversion: 1.0.0\n", 1, 7, "name",
+         "at most 48 lowercase letters"),
+    Case("private-key-as-public-key", "platform",
+         STORAGE + "deployment:\n  tenants:\n    sales:\n      public_key: floe-tenant-private-key:"
+         + "A" * 43 + "=\n", 13, 19, "deployment.tenants.sales.public_key",
+         "this is a tenant's private key, not its public key"),
     Case("empty-file", "platform", "", 1, 1, "", "file is empty"),
     Case("root-is-a-list", "platform", "- a\n- b\n", 1, 1, "", "the document must be a mapping of fields, not a list"),
     Case("python-tag", "platform", "version: !!python/object:os.system echo\n", 1, 10, "version",

@@ -136,14 +136,19 @@ class FakePolaris:
             operation = None if path == "/api/catalog/v1/oauth/tokens" else self._operation(handler.command, path)
             if operation is None and path != "/api/catalog/v1/oauth/tokens":
                 self.violations.append(f"request {call}: no such operation in the Polaris APIs")
-            elif operation is not None and raw:
-                self.violations += [f"request {call}: {e}" for e in model_errors(operation[2], json.loads(raw))]
+            rejected = []
+            if operation is not None and raw:
+                rejected = [f"request {call}: {e}" for e in model_errors(operation[2], json.loads(raw))]
+                self.violations += rejected
             spec, spec_url = self._spec_for(path) if spec_files_present() else (None, path)
             if spec is not None:
                 self._validate_request(spec, handler, spec_url, query, raw)
             fault = take(self.faults, call)
             if fault is None or fault.kind not in BEFORE:
                 try:
+                    if rejected:
+                        # As Polaris does: a body its model rejects is a bad request, never reaches a handler.
+                        raise error(400, rejected[0], "BadRequestException")
                     body = self._route(handler.command, path, query, raw, handler.headers.get("Authorization", ""))
                     reply = Reply(200 if body is not None else 204, body)
                 except Reply as r:

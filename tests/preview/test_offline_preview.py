@@ -11,19 +11,24 @@ from pathlib import Path
 import pytest
 
 from floe_infra.cli import main
+from floe_infra.errors import ExitCode
 from floe_infra.platform import generated
-from floe_infra.preview.diff import load_document, markdown_diff
+from floe_infra.preview.diff import compare, load_document, markdown
 from floe_infra.preview.offline import StackPreview, offline_preview, stack_config
 from floe_infra.preview.report import dot_graph, json_document, text_report
 from floe_infra.preview.runtime import fake_secret
-from tests.conftest import DEMO_PIPELINE, REPO
+from tests.conftest import DEMO_PIPELINE, DEMO_PLATFORM, REPO
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
+# The demo's stack files cannot hold its data team's private key: previews assume CI sets it.
+ASSUMED = ("floe:tenantKey",)
+ASSUME = ["--assume-secret", "floe:tenantKey"]
+SECURE_KEY = "  floe:tenantKey:\n    secure: AAABAKx-ciphertext-the-preview-never-decrypts==\n"
 
 
 @functools.cache
 def demo(stack: str = "local") -> tuple[StackPreview, ...]:
-    return tuple(offline_preview(REPO, stack, [DEMO_PIPELINE], {}))
+    return tuple(offline_preview(REPO, stack, [DEMO_PIPELINE], {}, assumed_secrets=ASSUMED))
 
 
 def pipeline_copy(tmp_path: Path) -> Path:
@@ -36,7 +41,7 @@ def pipeline_copy(tmp_path: Path) -> Path:
 
 def test_the_offline_preview_is_deterministic():
     first = json_document(demo("dev"))
-    second = json_document(offline_preview(REPO, "dev", [DEMO_PIPELINE], {}))
+    second = json_document(offline_preview(REPO, "dev", [DEMO_PIPELINE], {}, assumed_secrets=ASSUMED))
     assert first == second
 
 
@@ -107,7 +112,7 @@ def test_stack_config_replaces_encrypted_values_and_namespaces_keys(tmp_path: Pa
 def test_cli_preview_writes_json_and_dot_and_exits_zero(tmp_path: Path, capsys):
     out_json, out_dot = tmp_path / "preview.json", tmp_path / "graph.dot"
     code = main(["preview", "--offline", "--stack", "local", "--project-dir", str(REPO), "--pipeline",
-                 str(DEMO_PIPELINE), "--json", str(out_json), "--dot", str(out_dot)])
+                 str(DEMO_PIPELINE), "--json", str(out_json), "--dot", str(out_dot), *ASSUME])
     assert code == 0
     assert load_document(out_json)["stacks"][1]["project"] == "ecommerce-analytics"
     assert out_dot.read_text().startswith("digraph")
@@ -116,7 +121,7 @@ def test_cli_preview_writes_json_and_dot_and_exits_zero(tmp_path: Path, capsys):
 
 def test_cli_preview_fails_with_status_3_on_a_mandatory_guardrail(tmp_path: Path, capsys):
     pipeline = pipeline_copy(tmp_path)
-    (pipeline.parent / "Pulumi.local.yaml").write_text("config:\n  floe:image: acme/sales:latest\n")
+    (pipeline.parent / "Pulumi.local.yaml").write_text("config:\n  floe:image: acme/sales:latest\n" + SECURE_KEY)
     code = main(["preview", "--offline", "--stack", "local", "--project-dir", str(REPO), "--pipeline", str(pipeline)])
     captured = capsys.readouterr()
     assert code == 3
@@ -134,7 +139,7 @@ def test_cli_preview_fails_with_status_3_on_a_mandatory_guardrail(tmp_path: Path
 
 def test_cli_preview_reports_program_errors_and_bad_policy_configs(tmp_path: Path, capsys):
     pipeline = pipeline_copy(tmp_path)
-    (pipeline.parent / "Pulumi.local.yaml").write_text("config: {}\n")
+    (pipeline.parent / "Pulumi.local.yaml").write_text("config:\n" + SECURE_KEY)
     assert main(["preview", "--offline", "--stack", "local", "--project-dir", str(REPO), "--pipeline",
                  str(pipeline)]) == 2
     assert "error: floe:image is not set" in capsys.readouterr().err
@@ -147,25 +152,165 @@ def test_cli_preview_reports_program_errors_and_bad_policy_configs(tmp_path: Pat
 
 def test_diff_reports_added_removed_and_changed_resources_and_fields(tmp_path: Path):
     pipeline = pipeline_copy(tmp_path)
-    base = json_document(offline_preview(REPO, "local", [pipeline], {}))
+    base = json_document(offline_preview(REPO, "local", [pipeline], {}, assumed_secrets=ASSUMED))
     text = pipeline.read_text()
     text = text.replace("  - name: products\n", "  - name: product_catalog\n")  # a new table, the old one gone
     text = text.replace("      - {name: status, type: string}\n",
                         "      - {name: status, type: string}\n      - {name: channel, type: string}\n")
     pipeline.write_text(text)
     (pipeline.parent / "Pulumi.local.yaml").write_text("config:\n  floe:image: floe-demo/ecommerce-analytics:1.1.0\n")
-    head = json_document(offline_preview(REPO, "local", [pipeline], {}))
+    head = json_document(offline_preview(REPO, "local", [pipeline], {}, assumed_secrets=ASSUMED))
     (tmp_path / "base.json").write_text(base)
     (tmp_path / "head.json").write_text(head)
-    markdown = markdown_diff(load_document(tmp_path / "base.json"), load_document(tmp_path / "head.json"))
-    assert "### `ecommerce-analytics/local`: 1 to add, " in markdown
-    assert "### `floe-platform/local`: 0 to add, 0 to change, 0 to delete" in markdown
+    text = markdown(compare(load_document(tmp_path / "base.json"), load_document(tmp_path / "head.json")))
+    assert "### `ecommerce-analytics/local`: 1 to add, " in text
+    assert "### `floe-platform/local`: 0 to add, 0 to change, 0 to delete" in text
     assert "- `pulumi-python:dynamic/iceberg:IcebergTable` **ecommerce-analytics-tables-bronze-product_catalog**" \
-           in markdown.split("**Added**")[1]
-    assert "**ecommerce-analytics-tables-bronze-products**" in markdown.split("**Removed**")[1]
-    changed = markdown.split("**Changed**")[1]
-    assert "`inputs.values.deployments[0].image.tag`: `1.0.0` → `1.1.0`" in changed
-    assert "`inputs.table.columns[3].name`: `ordered_at` → `channel`" in changed
+           in text.split("**Added**")[1]
+    assert "**ecommerce-analytics-tables-bronze-products**" in text.split("**Removed**")[1]
+    changed = text.split("**Changed**")[1]
+    assert "`inputs.values.deployments[name=code-ecommerce-analytics].image.tag`: `1.0.0` → `1.1.0`" in changed
+    # One column added: the columns after it are not shown as changed.
+    assert "`inputs.table.columns[name=channel]`: added `" in changed
+    assert "columns[name=ordered_at]" not in changed
+    assert "Risky" not in text, "a dropped table the catalog keeps is no risk"
+
+
+def _document(*resources: dict, guardrails: tuple[dict, ...] = ()) -> dict:
+    return {"format": 1, "stacks": [{"project": "floe-platform", "stack": "dev", "resources": list(resources),
+                                     "guardrails": list(guardrails)}]}
+
+
+def _resource(type_: str, name: str, inputs: dict) -> dict:
+    return {"urn": f"urn:pulumi:dev::floe-platform::{type_}::{name}", "type": type_, "name": name, "inputs": inputs,
+            "dependencies": [], "protect": False, "retain_on_delete": False, "provider": "", "parent": ""}
+
+
+CATALOG = "pulumi-python:dynamic/polaris:Catalog"
+TABLE = "pulumi-python:dynamic/iceberg:IcebergTable"
+
+
+def test_lists_are_compared_by_identity_not_by_position():
+    old = _resource(CATALOG, "c", {"storage": {"allowedLocations": ["s3://b-bronze/", "s3://b-gold/"]},
+                                   "grants": [{"type": "catalog", "privilege": "A"}]})
+    new = _resource(CATALOG, "c", {"storage": {"allowedLocations": ["s3://a-raw/", "s3://b-bronze/", "s3://b-gold/"]},
+                                   "grants": [{"type": "catalog", "privilege": "A"}]})
+    [(_, changes)] = compare(_document(old), _document(new)).stacks[0].changed
+    assert [c.describe() for c in changes] == ["`inputs.storage.allowedLocations[]`: added `s3://a-raw/`"]
+
+
+def test_risky_changes_are_flagged():
+    bucket = "aws:s3/bucket:Bucket"
+    base = _document(
+        _resource(bucket, "silver", {"bucket": "floe-silver"}),
+        _resource("kubernetes:apps/v1:StatefulSet", "db", {"metadata": {"name": "db"}}),
+        _resource(CATALOG, "c", {"properties": {"default-base-location": "s3://floe-bronze/lakehouse"}}),
+        _resource(TABLE, "t", {"table": {"name": "orders", "drop_when_removed": True, "columns": []}}),
+        _resource(TABLE, "u", {"table": {"name": "users", "columns": [{"name": "id"}, {"name": "email"}]}}),
+        _resource(RELEASE, "minio", {"name": "floe-minio", "values": {"buckets": [{"name": "floe-gold"}]}}))
+    head = _document(
+        _resource(bucket, "silver", {"bucket": "floe-silver-v2"}),
+        _resource(CATALOG, "c", {"properties": {"default-base-location": "s3://floe-raw/lakehouse"}}),
+        _resource(TABLE, "u", {"table": {"name": "users", "columns": [{"name": "id"}]}}),
+        _resource(RELEASE, "minio", {"name": "floe-minio", "values": {"buckets": [{"name": "floe-gold-2"}]}}))
+    risks = {(r.resource, r.message.split(" (")[0].split(":")[0]) for r in compare(base, head).risks}
+    assert risks == {
+        ("silver", "renames bucket floe-silver → floe-silver-v2"),
+        ("db", "deletes StatefulSet db, which holds state"),
+        ("c", "moves the catalog's locations"),
+        ("t", "drops table orders and its data"),
+        ("u", "drops column email of table users"),
+        ("minio", "no longer creates bucket floe-gold"),
+    }
+    assert "**⚠ 6 risky changes: review before merging**" in markdown(compare(base, head))
+
+
+def test_each_failing_guardrail_is_listed_once_with_its_resource_and_fails_the_diff(tmp_path: Path, capsys):
+    release = _resource(RELEASE, "jaeger", {"name": "floe-jaeger"})
+    violation = {"rule": "no-latest-images", "enforcement": "mandatory", "urn": release["urn"],
+                 "message": "values.jaeger.image pins no image tag (latest)"}
+    (tmp_path / "base.json").write_text(json.dumps(_document(release)))
+    (tmp_path / "head.json").write_text(json.dumps(_document(release, guardrails=(violation, violation))))
+    assert main(["diff", str(tmp_path / "base.json"), str(tmp_path / "head.json")]) == ExitCode.GUARDRAIL
+    out = capsys.readouterr().out
+    assert out.count("no-latest-images") == 1
+    assert ("- `no-latest-images` on `kubernetes:helm.sh/v3:Release` **jaeger**: values.jaeger.image pins no image "
+            "tag (latest) (new)") in out
+    assert main(["diff", str(tmp_path / "base.json"), str(tmp_path / "base.json"), "--exit-code"]) == 0
+
+
+def test_diff_exit_code_flags_risky_changes(tmp_path: Path, capsys):
+    (tmp_path / "base.json").write_text(json.dumps(_document(_resource("aws:s3/bucket:Bucket", "b", {"bucket": "x"}))))
+    (tmp_path / "head.json").write_text(json.dumps(_document()))
+    args = ["diff", str(tmp_path / "base.json"), str(tmp_path / "head.json")]
+    assert main(args) == 0
+    assert main([*args, "--exit-code"]) == ExitCode.REFUSED == 4
+    assert "deletes Bucket b, which holds state" in capsys.readouterr().out
+
+
+# --- previews fail where a real preview would ------------------------------------------------------
+
+def test_a_pipeline_stack_without_its_tenant_key_fails_as_pulumi_preview_would(capsys):
+    code = main(["preview", "--stack", "local", "--project-dir", str(REPO), "--pipeline", str(DEMO_PIPELINE)])
+    assert code == ExitCode.INVALID
+    assert "error: floe:tenantKey is not set" in capsys.readouterr().err
+
+
+def test_a_tenant_key_in_plain_text_fails_as_pulumi_preview_would(tmp_path: Path, capsys):
+    pipeline = pipeline_copy(tmp_path)
+    (pipeline.parent / "Pulumi.local.yaml").write_text("config:\n  floe:image: a/b:1\n  floe:tenantKey: abc\n")
+    assert main(["preview", "--stack", "local", "--project-dir", str(REPO), "--pipeline", str(pipeline)]) == 2
+    assert "floe:tenantKey is stored in plain text" in capsys.readouterr().err
+
+
+def _platform_project(tmp_path: Path, text: str) -> Path:
+    project = tmp_path / "platform"
+    project.mkdir()
+    for name in ("Pulumi.yaml", "__main__.py"):
+        shutil.copy(REPO / name, project / name)
+    (project / "platform.yaml").write_text(text)
+    (project / "Pulumi.local.yaml").write_text("config:\n  floe:platformFile: platform.yaml\n")
+    return project
+
+
+def test_a_tenant_without_a_public_key_fails_the_pipeline_preview(tmp_path: Path, capsys):
+    platform = _platform_project(tmp_path, re.sub(r"\n *public_key: \S+", "", DEMO_PLATFORM.read_text()))
+    pipeline = pipeline_copy(tmp_path)
+    (pipeline.parent / "Pulumi.local.yaml").write_text("config:\n  floe:image: a/b:1\n" + SECURE_KEY)
+    code = main(["preview", "--stack", "local", "--project-dir", str(platform), "--pipeline", str(pipeline)])
+    assert code == ExitCode.INVALID
+    assert "publishes no catalog credentials for tenant 'ecommerce-analytics'" in capsys.readouterr().err
+
+
+def test_a_stack_file_with_the_encrypted_tenant_key_previews(tmp_path: Path, capsys):
+    pipeline = pipeline_copy(tmp_path)
+    (pipeline.parent / "Pulumi.local.yaml").write_text("config:\n  floe:image: a/b:1\n" + SECURE_KEY)
+    assert main(["preview", "--stack", "local", "--project-dir", str(REPO), "--pipeline", str(pipeline)]) == 0
+    assert "assumed:" not in capsys.readouterr().out
+
+
+def test_a_stack_without_its_file_is_named_not_blamed_on_config(capsys):
+    assert main(["preview", "--stack", "staging", "--project-dir", str(REPO)]) == ExitCode.INVALID
+    err = capsys.readouterr().err
+    assert f"Pulumi.staging.yaml does not exist: {REPO} has no stack 'staging' (stacks: dev, local, prod)" in err
+    assert "platformFile" not in err
+
+
+def test_a_data_team_previews_its_pipeline_on_a_contract_file(tmp_path: Path, capsys):
+    contract = tmp_path / "contract.json"
+    assert main(["contract", "export", "--platform", str(DEMO_PLATFORM), "--out", str(contract)]) == 0
+    code = main(["preview", "--stack", "local", "--pipeline", str(DEMO_PIPELINE), "--contract", str(contract),
+                 *ASSUME, "--json"])
+    assert code == 0
+    document = json.loads(capsys.readouterr().out)
+    assert [s["project"] for s in document["stacks"]] == ["ecommerce-analytics"]
+    assert any(r["type"] == "pulumi-python:dynamic/iceberg:IcebergTable" for r in document["stacks"][0]["resources"])
+
+
+def test_the_report_lists_every_assumed_secret(capsys):
+    assert main(["preview", "--stack", "local", "--project-dir", str(REPO), "--pipeline", str(DEMO_PIPELINE),
+                 *ASSUME]) == 0
+    assert "assumed: floe:tenantKey is set as a secret before `pulumi preview` runs" in capsys.readouterr().out
 
 
 def test_diff_refuses_files_that_are_not_previews(tmp_path: Path, capsys):
@@ -176,6 +321,7 @@ def test_diff_refuses_files_that_are_not_previews(tmp_path: Path, capsys):
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_every_demo_environment_previews_offline(stack: str):
+    # Every demo tenant has a public key, so the platform publishes credentials its pipeline can open.
     previews = demo(stack)
     assert [p.label for p in previews] == [f"floe-platform/{stack}", f"ecommerce-analytics/{stack}"]
     assert not any(p.blocked for p in previews)
