@@ -183,7 +183,8 @@ def _stand_in_credentials(contract: Mapping[str, Any]) -> dict[str, Any]:
 
 def preview_pipeline(pipeline_file: Path, stack: str, contract: Mapping[str, Any],
                      overrides: Mapping[str, Enforcement], assumed_secrets: Collection[str] = ()) -> StackPreview:
-    """The stack of the pipeline project holding `pipeline_file`, offline, on `contract`.
+    """The stack of the pipeline project holding `pipeline_file`, offline, on `contract` (whose published
+    credentials are sealed to the offline key: see `offline_preview`).
 
     `floe:tenantKey` is replaced by the offline key only where the stack sets it as a secret (or
     `assumed_secrets` names it: CI sets it before previewing); unset or in plain text, the
@@ -202,7 +203,7 @@ def preview_pipeline(pipeline_file: Path, stack: str, contract: Mapping[str, Any
     project = project_name(project_dir)
     run = run_program(_program(project_dir), project=project, stack=stack, root_directory=project_dir,
                       config=config, secret_keys=secrets,
-                      stack_references={reference: ({CONTRACT_OUTPUT: _stand_in_credentials(contract)}, [])})
+                      stack_references={reference: ({CONTRACT_OUTPUT: dict(contract)}, [])})
     return StackPreview(project, stack, "pipeline", run, _check(run, overrides), _tables(run))
 
 
@@ -233,6 +234,7 @@ def offline_preview(platform_dir: Path | None, stack: str, pipeline_files: Seque
         if not isinstance(contract, dict):
             raise PreviewError(f"the platform project in {platform_dir} exports no `{CONTRACT_OUTPUT}`")
         previews.append(platform)
+    contract = _stand_in_credentials(contract)
     for file in pipeline_files:
         previews.append(preview_pipeline(file, stack, contract, overrides, assumed_secrets))
     return previews
