@@ -19,7 +19,7 @@ from urllib.parse import urljoin
 import requests
 import yaml
 
-from floe_infra.errors import FloeError
+from floe_infra.errors import ExitCode, FloeError
 from floe_infra.versions import Chart
 
 TIMEOUT_SECONDS = 60
@@ -29,6 +29,8 @@ CHART_CACHE = ".floe/charts"
 
 class ChartFetchError(FloeError):
     """Raised when a chart cannot be downloaded, verified or unpacked."""
+
+    exit_code = ExitCode.RUNTIME
 
 
 def local_chart_path(chart: Chart, version: str) -> str:
