@@ -49,21 +49,22 @@ def _entries(props: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
 def removed_tables(olds: dict[str, Any] | None, news: dict[str, Any]) -> list[dict[str, Any]]:
     """Tables declared before and not now (a table renamed through `renamed_from` is not removed)."""
     before, now = _entries(olds), _entries(news)
-    renamed = {entry["renamed_from"] for entry in now.values() if entry["renamed_from"]}
+    # The engine drops null inputs: an entry without a rename has no `renamed_from` key at all.
+    renamed = {entry["renamed_from"] for entry in now.values() if entry.get("renamed_from")}
     return [entry for name, entry in before.items() if name not in now and name not in renamed]
 
 
 def added_tables(olds: dict[str, Any] | None, news: dict[str, Any]) -> list[dict[str, Any]]:
     """Tables declared now and not before (a table renamed from a declared one is not added)."""
     before, now = _entries(olds), _entries(news)
-    return [entry for name, entry in now.items() if name not in before and entry["renamed_from"] not in before]
+    return [entry for name, entry in now.items() if name not in before and entry.get("renamed_from") not in before]
 
 
 class TableSetProvider(dynamic.ResourceProvider):
     """The provider behind `TableSet` (stateless: safe to pickle)."""
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.CheckResult:
-        dropped = [e["name"] for e in removed_tables(olds, news) if e["drop_when_removed"]]
+        dropped = [e["name"] for e in removed_tables(olds, news) if e.get("drop_when_removed")]
         added = [e["name"] for e in added_tables(olds, news)]
         failures = []
         if dropped and added:
@@ -83,11 +84,11 @@ class TableSetProvider(dynamic.ResourceProvider):
         return dynamic.CreateResult("tables", {k: props.get(k) for k in INPUTS})
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.UpdateResult:
-        _drop([e for e in removed_tables(olds, news) if e["drop_when_removed"]], news.get("credential"))
+        _drop([e for e in removed_tables(olds, news) if e.get("drop_when_removed")], news.get("credential"))
         return dynamic.UpdateResult({k: news.get(k) for k in INPUTS})
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
-        _drop([e for e in _entries(props).values() if e["drop_when_removed"]], props.get("credential"))
+        _drop([e for e in _entries(props).values() if e.get("drop_when_removed")], props.get("credential"))
 
 
 def _drop(entries: Sequence[dict[str, Any]], credential: str | None) -> None:

@@ -19,6 +19,7 @@ from floe_infra.iceberg.engine import plan_table
 from floe_infra.iceberg.plan import Action, DesiredTable
 from floe_infra.iceberg.resource import IcebergTableProvider, _desired
 from floe_infra.iceberg.table_set import TableSetProvider, table_entry
+from tests.dynamic import as_the_engine_sends
 from tests.iceberg.conftest import NAMESPACE
 
 COLUMNS = [{"name": "id", "type": "long", "required": True}, {"name": "qty", "type": "int"}]
@@ -178,6 +179,16 @@ def test_renames_and_layer_moves_of_droppable_tables_are_told_apart(tmp_path):
     assert sets.check(before, renamed).failures == []
     moved = table_set(tmp_path, {"name": "orders", "drop_when_removed": True}, namespace=("silver", "sales"))
     assert "lakehouse.silver.sales.orders is new in the same change" in sets.check(before, moved).failures[0].reason
+
+
+def test_the_set_takes_entries_as_the_engine_sends_them_without_null_fields(tmp_path):
+    # Found by the real engine: entries without a rename carry no `renamed_from` key at all.
+    sets = TableSetProvider()
+    before = as_the_engine_sends(table_set(tmp_path, {"name": "orders"}))
+    after = as_the_engine_sends(table_set(tmp_path, {"name": "orders"}, {"name": "customers"}))
+    assert "renamed_from" not in after["tables"][0]
+    assert sets.check(before, after).failures == []
+    assert sets.update("tables", before, after).outs["tables"] == after["tables"]
 
 
 def test_destroying_the_set_drops_only_the_droppable_tables(tmp_path):
