@@ -32,34 +32,49 @@ class StepTimes:
 
     def __init__(self) -> None:
         self.steps: list[tuple[str, float]] = []
+        self.facts: list[str] = []
 
     def record(self, name: str, seconds: float) -> None:
         self.steps.append((name, seconds))
 
+    def note(self, fact: str) -> None:
+        """Something measured besides time (objects created), printed with the times."""
+        self.facts.append(fact)
+
     def report(self) -> str:
         width = max((len(n) for n, _ in self.steps), default=10)
         lines = [f"  {name:<{width}}  {seconds:7.1f} s" for name, seconds in self.steps]
-        return "e2e step times:\n" + "\n".join(lines)
+        total = sum(seconds for _, seconds in self.steps)
+        return "\n".join([*lines, f"  {'total':<{width}}  {total:7.1f} s", *self.facts])
+
+
+STEP_TIMES = pytest.StashKey[StepTimes]()
 
 
 @pytest.fixture(scope="session")
-def step_times(request: pytest.FixtureRequest) -> Iterator[StepTimes]:
-    times = StepTimes()
-    yield times
-    reporter = request.config.pluginmanager.getplugin("terminalreporter")
-    if reporter is not None and times.steps:
-        reporter.write_line("")
-        reporter.write_line(times.report())
+def step_times(request: pytest.FixtureRequest) -> StepTimes:
+    return request.config.stash.setdefault(STEP_TIMES, StepTimes())
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    """Each scenario step's wall time, after the results (passed or not)."""
+    times = config.stash.get(STEP_TIMES, None)
+    if times is not None and times.steps:
+        terminalreporter.write_sep("-", "e2e step times")
+        terminalreporter.write_line(times.report())
 
 
 class Clock:
-    """Times one step: `with clock("platform up"): ...`."""
+    """Times one step: `with clock("platform up"): ...`; `clock.note(...)` records a measured fact."""
 
     def __init__(self, times: StepTimes) -> None:
         self.times = times
 
     def __call__(self, name: str) -> _Timer:
         return _Timer(name, self.times)
+
+    def note(self, fact: str) -> None:
+        self.times.note(fact)
 
 
 class _Timer:

@@ -13,6 +13,9 @@ from kubernetes.dynamic.exceptions import NotFoundError
 
 REQUEST_TIMEOUT_SECONDS = 10
 WORKLOAD_KINDS = (("apps/v1", "Deployment"), ("apps/v1", "StatefulSet"), ("batch/v1", "Job"))
+CENSUS_KINDS = (*WORKLOAD_KINDS, ("v1", "Pod"), ("v1", "Service"), ("v1", "ConfigMap"), ("v1", "Secret"),
+                ("v1", "ServiceAccount"), ("v1", "PersistentVolumeClaim"), ("rbac.authorization.k8s.io/v1", "Role"),
+                ("rbac.authorization.k8s.io/v1", "RoleBinding"), ("networking.k8s.io/v1", "NetworkPolicy"))
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,11 @@ class Cluster:
     def list(self, api_version: str, kind: str, namespace: str | None = None, **selectors: str) -> list[Any]:
         return list(self.resource(api_version, kind).get(
             namespace=namespace, _request_timeout=REQUEST_TIMEOUT_SECONDS, **selectors).items)
+
+    def census(self, namespace: str) -> str:
+        """How many objects of each common kind the namespace holds, e.g. `12 Deployment, 30 Secret`."""
+        counts = {kind: len(self.list(api_version, kind, namespace)) for api_version, kind in CENSUS_KINDS}
+        return ", ".join(f"{n} {kind}" for kind, n in counts.items() if n)
 
     def unready_workloads(self, namespace: str) -> list[str]:
         """Deployments and StatefulSets without all replicas ready, and Jobs not complete."""

@@ -154,6 +154,7 @@ def test_1_platform_preview_then_up_creates_every_object_and_workloads_become_re
     assert declared, "the platform declares Kubernetes objects"
     assert _missing(step.cluster, export) == []
     assert step.cluster.wait_workloads_ready(NAMESPACE) == []
+    clock.note(f"platform: {len(declared)} Kubernetes objects declared; {step.cluster.census(NAMESPACE)}")
     contract = step.platform.outputs()["contract"]
     assert contract["namespace"] == NAMESPACE
     assert contract["tenants"]["ecommerce-analytics"]["sealed_credentials"]
@@ -172,6 +173,9 @@ def test_3_pipeline_up_through_a_real_stack_reference_then_no_changes(step: Scen
     export = step.pipeline.export()
     assert _missing(step.cluster, export) == []
     assert step.cluster.wait_workloads_ready(NAMESPACE) == []
+    tables = step.pipeline.outputs()["tables"]
+    assert len(tables) == 4
+    clock.note(f"with the pipeline: {step.cluster.census(NAMESPACE)}; {len(tables)} Iceberg tables in the REST catalog")
 
 
 def test_4_state_holds_no_credential_in_plain_text(step: Scenario, clock: Clock):
