@@ -5,26 +5,10 @@ Only `./dev.sh e2e` (pytest -m e2e) runs these; the unit suite deselects them.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-
-from tests.conftest import REPO
-
-TOOLCHAIN_TIMEOUT_SECONDS = 30
-
-
-def toolchain_bin_dir() -> Path:
-    """The directory of built tools; `./dev.sh e2e` builds them first."""
-    result = subprocess.run([sys.executable, str(REPO / "tools" / "toolchain.py"), "bin-dir"], capture_output=True,
-                            text=True, timeout=TOOLCHAIN_TIMEOUT_SECONDS, check=False)
-    if result.returncode != 0:
-        pytest.fail(f"the e2e toolchain is not built: run `./dev.sh toolchain` ({result.stderr.strip()})")
-    return Path(result.stdout.strip())
 
 
 class StepTimes:

@@ -8,130 +8,33 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import re
-import shutil
-import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from floe_infra.polaris.sealing import generate_keypair
-from tests.conftest import DEMO, REPO
-from tests.e2e.catalog import IcebergRestPolaris
-from tests.e2e.cluster import ControlPlane, control_plane
-from tests.e2e.conftest import Clock, toolchain_bin_dir
-from tests.e2e.engine import Pulumi, Stack
-from tests.e2e.iceberg_rest import iceberg_rest_server
+from tests.conftest import REPO
+from tests.e2e.conftest import Clock
 from tests.e2e.kube import Cluster, ObjectRef, declared_objects
+from tests.e2e.world import CREDENTIAL_KEY, NAMESPACE, STACK, World, e2e_world
 
 pytestmark = pytest.mark.e2e
 
-STACK = "e2e"
-NAMESPACE = "floe"
-CHARTS = REPO / "tests" / "e2e" / "charts"
-PLATFORM_CHARTS = ("minio", "polaris", "jaeger", "dagster", "cube", "cubestore")
-IMAGE = "ghcr.io/floe-demo/ecommerce-analytics:1.0.0"
-ROOT_SECRET = "floe-polaris-root"
-CREDENTIAL_KEY = re.compile(r"(?i)password|secret|token|credential|rootuser")
-
-
-class ClusterBootstrappedPolaris(IcebergRestPolaris):
-    """The fake Polaris, its root credential bootstrapped from the platform's Secret as Polaris' pod is.
-
-    Polaris reads `POLARIS_BOOTSTRAP_CREDENTIALS` from the Secret the platform generates; here the
-    fake reads that Secret from the API server when root asks for a token.
-    """
-
-    def __init__(self, *args: Any, cluster: Cluster, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.cluster = cluster
-
-    def _token(self, raw: bytes) -> Any:
-        secret = self.cluster.get(ObjectRef("v1", "Secret", ROOT_SECRET, NAMESPACE))
-        if secret is not None:
-            _realm, client_id, client_secret = base64.b64decode(
-                secret.data["POLARIS_BOOTSTRAP_CREDENTIALS"]).decode().split(",", 2)
-            self.clients[client_id] = client_secret
-        return super()._token(raw)
-
-
-@dataclass
-class Scenario:
-    """Everything the steps share."""
-
-    workdir: Path
-    plane: ControlPlane
-    cluster: Cluster
-    polaris: IcebergRestPolaris
-    pulumi: Pulumi
-    platform: Stack
-    pipeline: Stack
-    tenant_private_key: str
-    failed: list[str] = field(default_factory=list)
-
 
 @pytest.fixture(scope="module")
-def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
-    workdir = tmp_path_factory.mktemp("e2e")
-    bin_dir = toolchain_bin_dir()
-    public_key, private_key = generate_keypair()
-    # The inputs the scenario changes live in the workdir: the platform file and a copy of the pipeline.
-    platform_file = workdir / "platform.yaml"
-    shutil.copyfile(REPO / "tests" / "e2e" / "platform.yaml", platform_file)
-    pipeline_dir = workdir / "pipeline"
-    shutil.copytree(DEMO / "data_engineering", pipeline_dir,
-                    ignore=shutil.ignore_patterns(".floe", "__pycache__", "target", "*.duckdb"))
-    # The platform project is this checkout's Pulumi.yaml and __main__.py: copied too, so that the
-    # stack's settings (`pulumi stack init` writes the passphrase salt beside Pulumi.yaml) stay out of it.
-    platform_dir = workdir / "platform"
-    platform_dir.mkdir()
-    for name in ("Pulumi.yaml", "__main__.py"):
-        shutil.copyfile(REPO / name, platform_dir / name)
-    for project_dir in (platform_dir, pipeline_dir):
-        # The copies run in this checkout's virtualenv (the originals point at it relatively).
-        project = yaml.safe_load((project_dir / "Pulumi.yaml").read_text())
-        project["runtime"]["options"]["virtualenv"] = str(Path(sys.prefix))
-        (project_dir / "Pulumi.yaml").write_text(yaml.safe_dump(project))
-    saved_env = {k: os.environ.get(k) for k in ("FLOE_E2E_POLARIS_URL", "FLOE_E2E_TENANT_PUBLIC_KEY")}
+def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     try:
-        with iceberg_rest_server(workdir / "iceberg") as iceberg, control_plane(bin_dir, workdir / "cluster") as plane:
-            # Polaris: the spec-validated fake's management API, tables in Apache Iceberg's REST catalog.
-            polaris = ClusterBootstrappedPolaris(iceberg, cluster=Cluster(plane.kubeconfig))
-            os.environ["FLOE_E2E_POLARIS_URL"] = polaris.start()
-            os.environ["FLOE_E2E_TENANT_PUBLIC_KEY"] = public_key
-            pulumi = Pulumi(bin_dir, workdir)
-            platform = Stack(pulumi, platform_dir, STACK, workdir / "Pulumi.platform-e2e.yaml")
-            platform.init({
-                "floe:platformFile": str(platform_file),
-                "floe:kubeconfig": str(plane.kubeconfig),
-                "floe:chartSources": {c: {"path": str(CHARTS / c)} for c in PLATFORM_CHARTS},
-            })
-            pipeline = Stack(pulumi, pipeline_dir, STACK, workdir / "Pulumi.pipeline-e2e.yaml")
-            pipeline.init({
-                "floe:image": IMAGE,
-                "floe:kubeconfig": str(plane.kubeconfig),
-                "floe:chartSources": {"dagster-user-deployments": {"path": str(CHARTS / "dagster-user-deployments")}},
-            }, secrets={"floe:tenantKey": private_key})
-            try:
-                yield Scenario(workdir, plane, Cluster(plane.kubeconfig), polaris, pulumi, platform, pipeline,
-                               private_key)
-            finally:
-                polaris.stop()
-    finally:
-        for key, value in saved_env.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        with e2e_world(tmp_path_factory.mktemp("e2e")) as world:
+            yield world
+    except RuntimeError as exc:
+        if "toolchain is not built" in str(exc):
+            pytest.fail(str(exc))
+        raise
 
 
 @pytest.fixture
-def step(scenario: Scenario, request: pytest.FixtureRequest) -> Iterator[Scenario]:
+def step(scenario: World, request: pytest.FixtureRequest) -> Iterator[World]:
     """A scenario step: it runs only if every earlier step passed."""
     if scenario.failed:
         pytest.fail(f"an earlier step failed: {scenario.failed[0]}")
@@ -144,7 +47,7 @@ def _missing(cluster: Cluster, export: dict[str, Any]) -> list[str]:
     return [str(ref) for ref in declared_objects(export) if cluster.get(ref) is None]
 
 
-def test_1_platform_preview_then_up_creates_every_object_and_workloads_become_ready(step: Scenario, clock: Clock):
+def test_1_platform_preview_then_up_creates_every_object_and_workloads_become_ready(step: World, clock: Clock):
     with clock("1a platform preview"):
         step.platform.preview()
     with clock("1b platform up"):
@@ -160,12 +63,12 @@ def test_1_platform_preview_then_up_creates_every_object_and_workloads_become_re
     assert contract["tenants"]["ecommerce-analytics"]["sealed_credentials"]
 
 
-def test_2_platform_preview_after_up_expects_no_changes(step: Scenario, clock: Clock):
+def test_2_platform_preview_after_up_expects_no_changes(step: World, clock: Clock):
     with clock("2 platform preview (no changes)"):
         step.platform.preview("--expect-no-changes")
 
 
-def test_3_pipeline_up_through_a_real_stack_reference_then_no_changes(step: Scenario, clock: Clock):
+def test_3_pipeline_up_through_a_real_stack_reference_then_no_changes(step: World, clock: Clock):
     with clock("3a pipeline up"):
         step.pipeline.up()
     with clock("3b pipeline preview (no changes)"):
@@ -178,7 +81,7 @@ def test_3_pipeline_up_through_a_real_stack_reference_then_no_changes(step: Scen
     clock.note(f"with the pipeline: {step.cluster.census(NAMESPACE)}; {len(tables)} Iceberg tables in the REST catalog")
 
 
-def test_4_state_holds_no_credential_in_plain_text(step: Scenario, clock: Clock):
+def test_4_state_holds_no_credential_in_plain_text(step: World, clock: Clock):
     with clock("4 stack exports"):
         exports = json.dumps([step.platform.export(), step.pipeline.export()])
     credentials = {step.tenant_private_key}
@@ -200,7 +103,7 @@ def _changes(preview: dict[str, Any]) -> dict[str, set[str]]:
     return changes
 
 
-def test_5_drift_is_seen_by_refresh_and_repaired_by_up(step: Scenario, clock: Clock):
+def test_5_drift_is_seen_by_refresh_and_repaired_by_up(step: World, clock: Clock):
     configmap = ObjectRef("v1", "ConfigMap", "floe-dagster-floe-env", NAMESPACE)
     role = ("lakehouse", "layer_gold_reader")
     granted = list(step.polaris.catalog_roles[role])
@@ -217,7 +120,7 @@ def test_5_drift_is_seen_by_refresh_and_repaired_by_up(step: Scenario, clock: Cl
     step.platform.preview("--expect-no-changes")
 
 
-def test_6_a_change_applies_exactly_itself_and_passes_the_policy_pack(step: Scenario, clock: Clock):
+def test_6_a_change_applies_exactly_itself_and_passes_the_policy_pack(step: World, clock: Clock):
     floe = step.workdir / "pipeline" / "floe.yaml"
     pipeline = yaml.safe_load(floe.read_text())
     orders = next(t for t in pipeline["tables"] if t["name"] == "orders")
@@ -246,7 +149,7 @@ def test_6_a_change_applies_exactly_itself_and_passes_the_policy_pack(step: Scen
     step.pipeline.preview("--expect-no-changes")
 
 
-def test_7_destroy_pipeline_then_platform_leaves_nothing(step: Scenario, clock: Clock):
+def test_7_destroy_pipeline_then_platform_leaves_nothing(step: World, clock: Clock):
     with clock("7a pipeline destroy"):
         step.pipeline.cmd("destroy", "--yes", "--skip-preview")
     # The pipeline's tables outlive it (no drop_when_removed): the platform refuses to drop namespaces
