@@ -24,7 +24,7 @@ from floe_infra.config.platform import PlatformConfig
 from floe_infra.platform.kubernetes import object_meta
 from floe_infra.platform.secrets import PlatformSecrets, tenant_credentials_secret
 from floe_infra.polaris.grants import GovernancePlan, TenantPlan, plan_governance
-from floe_infra.polaris.resources import Catalog, CatalogRole, Namespace, Principal, PrincipalRole
+from floe_infra.polaris.resources import Catalog, CatalogRole, Namespace, Principal, PrincipalRole, RootCredential
 from floe_infra.runtime_env import pyiceberg_env_key
 from floe_infra.topology import Provisioner, Topology, provisioner_of
 
@@ -77,6 +77,7 @@ class CatalogGovernance(pulumi.ComponentResource):
     """Catalogs, namespaces, roles, grants and tenant principals in the platform's Polaris."""
 
     plan: GovernancePlan
+    root: RootCredential
     catalogs: dict[str, Catalog]
     namespaces: dict[str, Namespace]
     catalog_roles: dict[str, CatalogRole]
@@ -91,7 +92,14 @@ class CatalogGovernance(pulumi.ComponentResource):
         self._args = args
         self.plan = plan_governance(args.platform)
         self._connection = {"url": args.url, "realm": REALM, "scope": "PRINCIPAL_ROLE:ALL"}
-        self._credential = pulumi.Output.concat("root:", args.secrets.generated_value("polaris-root"))
+        # Every other resource authenticates with the root credential Polaris accepts now: the root
+        # resource's output, so a rotation reaches Polaris before anything uses the new value.
+        self.root = RootCredential(
+            f"{name}-root", connection=self._connection,
+            credential=pulumi.Output.concat("root:", args.secrets.generated_value("polaris-root")),
+            # The release must be up before its management API answers.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.polaris_ready]))
+        self._credential = self.root.credential
         allow = args.platform.deployment.allow_table_deletion
         self.catalogs = {}
         for warehouse, spec in self.plan.catalogs.items():
@@ -99,9 +107,7 @@ class CatalogGovernance(pulumi.ComponentResource):
                 f"{name}-catalog-{warehouse}", connection=self._connection, credential=self._credential,
                 catalog=warehouse, properties={"default-base-location": spec.default_base_location},
                 storage=storage_config(args.platform, args.topology, warehouse, list(spec.allowed_locations)),
-                allow_delete_with_tables=allow,
-                # The release must be up before its management API answers.
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[args.polaris_ready]))
+                allow_delete_with_tables=allow, opts=pulumi.ResourceOptions(parent=self))
         self.namespaces = {}
         for ns in self.plan.namespaces:
             dotted = ".".join(ns.levels)

@@ -198,6 +198,12 @@ class PolarisClient:
         return _credentials(self.request("POST", f"/principals/{quote(name)}/rotate",
                                          f"rotate the credentials of principal {name}"))
 
+    def reset_credentials(self, name: str, client_secret: str) -> dict[str, str]:
+        """Set a principal's secret to `client_secret` (its client id stays); the old secret stops working."""
+        return _credentials(self.request("POST", f"/principals/{quote(name)}/reset",
+                                         f"reset the credentials of principal {name}",
+                                         json={"clientSecret": client_secret}))
+
     def delete_principal(self, name: str) -> None:
         """Delete a principal."""
         self.request("DELETE", f"/principals/{quote(name)}", f"delete principal {name}", missing_ok=True)

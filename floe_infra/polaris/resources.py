@@ -5,8 +5,11 @@ unchanged stack makes no write call. `read` (what `pulumi refresh` calls) report
 now: an object deleted outside floe-infra reads as gone (the next `pulumi up` recreates it), and a
 grant, role assignment or managed property changed outside it reads as drift that the next
 `pulumi up` puts back. Every provider is stateless (safe to pickle); the admin
-credential arrives as a secret input and stays secret in state and outputs. A tenant principal's
-credentials are secret outputs, optionally also sealed to the tenant's public key.
+credential arrives as a secret input and stays secret in state and outputs, and calls that work
+from old state (deletes, refreshes) use the one the program declares now (`live_credentials`), so
+they keep working after a rotation. A tenant principal's credentials are secret outputs,
+optionally also sealed to the tenant's public key. Each provider carries a `VERSION`, bumped on
+purpose when what it does with unchanged inputs changes; every resource then updates once.
 """
 
 from __future__ import annotations
@@ -16,26 +19,46 @@ from typing import Any, ClassVar
 import pulumi
 import pulumi.dynamic as dynamic
 
+from floe_infra import live_credentials
 from floe_infra.polaris.client import NamespaceNotEmptyError, PolarisClient, PolarisConnection, PolarisError
 from floe_infra.polaris.sealing import seal
 
-CONNECTION_INPUTS = ("connection", "credential")
+CONNECTION_INPUTS = ("connection", "credential", "provider_version")
 
 
-def client_for(props: dict[str, Any]) -> PolarisClient:
-    """A client from a resource's `connection` and secret `credential` (`client_id:client_secret`)."""
-    connection = props["connection"]
-    client_id, _, secret = str(props["credential"]).partition(":")
+def connect(connection: dict[str, str], credential: str) -> PolarisClient:
+    """A client of `connection` authenticating with `credential` (`client_id:client_secret`)."""
+    client_id, _, secret = str(credential).partition(":")
     return PolarisClient(PolarisConnection(url=connection["url"], client_id=client_id, client_secret=secret,
                                            realm=connection.get("realm", "POLARIS"),
                                            scope=connection.get("scope", "PRINCIPAL_ROLE:ALL")))
 
 
+def client_for(props: dict[str, Any]) -> PolarisClient:
+    """A client from a resource's `connection` and the current `credential` (see `live_credentials`)."""
+    connection = props["connection"]
+    return connect(connection, str(live_credentials.current(connection["url"], props.get("credential"))))
+
+
 class _Provider(dynamic.ResourceProvider):
-    """Shared diff logic: `identity` inputs replace, the rest update."""
+    """Shared check and diff logic: `identity` inputs replace, the rest update."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # Pickled into stack state under the stable path (floe_infra/providers.py), wherever this code lives.
+        cls.__module__ = "floe_infra.providers"
 
     identity: ClassVar[tuple[str, ...]] = ()
     inputs: ClassVar[tuple[str, ...]] = ()
+    VERSION: ClassVar[int] = 1
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> dynamic.CheckResult:
+        live_credentials.remember((news.get("connection") or {}).get("url"), news.get("credential"))
+        return dynamic.CheckResult(news, self.failures(news))
+
+    def failures(self, _news: dict[str, Any]) -> list[dynamic.CheckFailure]:
+        """What is wrong with the declared inputs (nothing, unless a provider says otherwise)."""
+        return []
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.DiffResult:
         replaces = [key for key in self.identity if olds.get(key) != news.get(key)]
@@ -52,13 +75,13 @@ class CatalogProvider(_Provider):
     identity = ("name",)
     inputs = ("properties", "storage", "allow_delete_with_tables")
 
-    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> dynamic.CheckResult:
+    def failures(self, news: dict[str, Any]) -> list[dynamic.CheckFailure]:
         failures = []
         if not news.get("properties", {}).get("default-base-location"):
             failures.append(dynamic.CheckFailure("properties", "default-base-location is required"))
         if not news.get("storage", {}).get("storageType"):
             failures.append(dynamic.CheckFailure("storage", "storageType is required"))
-        return dynamic.CheckResult(news, failures)
+        return failures
 
     def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
         return dynamic.CreateResult(props["name"], self._reconcile(props))
@@ -330,15 +353,66 @@ class PrincipalProvider(_Provider):
         client_for(props).delete_principal(props["name"])
 
 
+def _accepted(connection: dict[str, str], credential: str) -> bool:
+    """Whether Polaris gives `credential` a token."""
+    try:
+        connect(connection, credential).token()
+    except PolarisError as exc:
+        if exc.status in (400, 401):
+            return False
+        raise
+    return True
+
+
+class RootCredentialProvider(_Provider):
+    """The realm's root credential: what Polaris accepts is what the platform declares.
+
+    Polaris takes its root credential once, when a realm is bootstrapped; afterwards a new value
+    reaches it only through `resetCredentials`, called with the credential in effect before (this
+    resource's state). A realm re-bootstrapped with the new value already (an in-memory Polaris that
+    restarted) needs nothing. Other governance resources depend on this one, so they only use a
+    new root credential once Polaris has it.
+    """
+
+    def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
+        if not _accepted(props["connection"], props["credential"]):
+            raise PolarisError("authenticate as root", 401, (
+                f"Polaris at {props['connection']['url']} does not accept the root credential of the Secret the "
+                "platform generated: was the realm bootstrapped with another one? Reset root's credentials to the "
+                "Secret's value (polaris-admin-tool, or resetCredentials as root), then run `pulumi up` again"))
+        return dynamic.CreateResult(props["connection"]["url"], self.outputs(props))
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.UpdateResult:
+        connection, new = news["connection"], news["credential"]
+        if olds.get("credential") != new and not _accepted(connection, new):
+            root, _, secret = new.partition(":")
+            connect(connection, olds["credential"]).reset_credentials(root, secret)
+        return dynamic.UpdateResult(self.outputs(news))
+
+    def delete(self, _id: str, _props: dict[str, Any]) -> None:
+        """The realm keeps its root principal."""
+
+
 class _Resource(dynamic.Resource):
     """A Polaris object managed through the management API as the platform's root principal."""
 
-    def __init__(self, provider: dynamic.ResourceProvider, name: str, connection: dict[str, str],
+    def __init__(self, provider: _Provider, name: str, connection: dict[str, str],
                  credential: pulumi.Input[str], props: dict[str, Any], opts: pulumi.ResourceOptions | None,
                  secret_outputs: tuple[str, ...] = ()) -> None:
-        inputs = {"connection": connection, "credential": pulumi.Output.secret(credential), **props}
+        inputs = {"connection": connection, "credential": pulumi.Output.secret(credential),
+                  "provider_version": provider.VERSION, **props}
         secret = pulumi.ResourceOptions(additional_secret_outputs=["credential", *secret_outputs])
         super().__init__(provider, name, inputs, pulumi.ResourceOptions.merge(secret, opts))
+
+
+class RootCredential(_Resource, module="polaris", name="RootCredential"):
+    """The realm's root credential, rotated in Polaris when the declared one changes."""
+
+    credential: pulumi.Output[str]
+
+    def __init__(self, name: str, *, connection: dict[str, str], credential: pulumi.Input[str],
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(RootCredentialProvider(), name, connection, credential, {}, opts)
 
 
 class Catalog(_Resource, module="polaris", name="Catalog"):

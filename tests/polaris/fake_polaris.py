@@ -74,6 +74,7 @@ class FakePolaris:
     _specs: tuple[OpenAPI, OpenAPI] | None = None
 
     def __init__(self, root_id: str = "root", root_secret: str = "root-secret-for-tests") -> None:
+        self.root_id = root_id
         self.clients: dict[str, str] = {root_id: root_secret}
         self.tokens: dict[str, float] = {}
         self.token_lifetime = 3600
@@ -234,6 +235,7 @@ class FakePolaris:
             (f"GET {m}/principals/{seg}", self.get_principal, None, "Principal"),
             (f"DELETE {m}/principals/{seg}", self.delete_principal, None, None),
             (f"POST {m}/principals/{seg}/rotate", self.rotate, None, "PrincipalWithCredentials"),
+            (f"POST {m}/principals/{seg}/reset", self.reset, "ResetPrincipalRequest", "PrincipalWithCredentials"),
             (f"GET {m}/principals/{seg}/principal-roles", self.list_principal_roles_of, None, "PrincipalRoles"),
             (f"PUT {m}/principals/{seg}/principal-roles", self.assign_principal_role, "GrantPrincipalRoleRequest",
              None),
@@ -361,6 +363,19 @@ class FakePolaris:
         creds = self._new_credentials(name)
         principal.update(clientId=creds["clientId"], entityVersion=principal["entityVersion"] + 1)
         return {"principal": self._public(name), "credentials": creds}
+
+    def reset(self, name: str, *, body: Any, **_: Any) -> Any:
+        """Polaris' resetCredentials (enabled by default): the new secret is the caller's, if it gives one."""
+        secret = (body or {}).get("clientSecret") or f"{name}-secret-{next(self._ids)}"
+        if name == self.root_id:
+            self.clients[self.root_id] = secret
+            return {"principal": {"name": name, "clientId": self.root_id, "entityVersion": 1},
+                    "credentials": {"clientId": self.root_id, "clientSecret": secret}}
+        principal = self._principal(name)
+        self.clients[principal["clientId"]] = secret
+        principal["entityVersion"] += 1
+        return {"principal": self._public(name), "credentials": {"clientId": principal["clientId"],
+                                                                 "clientSecret": secret}}
 
     def list_principal_roles_of(self, name: str, **_: Any) -> Any:
         return {"roles": [{"name": r} for r in sorted(self._principal(name)["roles"])]}

@@ -70,7 +70,7 @@ def test_a_tenant_gets_nothing_on_another_tenants_namespaces(write_yaml):
 def test_platform_registers_governance_with_the_admin_credential_only_as_a_secret_input():
     run = demo_run("local")
     types = {r.type.removeprefix(DYNAMIC) for r in run.resources if r.type.startswith(DYNAMIC)}
-    assert types == {"Catalog", "Namespace", "CatalogRole", "PrincipalRole", "Principal"}
+    assert types == {"RootCredential", "Catalog", "Namespace", "CatalogRole", "PrincipalRole", "Principal"}
     root_secret = fake_secret("floe-secrets-polaris-root")
     for resource in (r for r in run.resources if r.type.startswith(DYNAMIC)):
         assert rpc.is_rpc_secret(resource.inputs["credential"]), resource.name
@@ -83,7 +83,11 @@ def test_platform_registers_governance_with_the_admin_credential_only_as_a_secre
         "pathStyleAccess": True, "stsUnavailable": True, "allowedLocations": [
             "s3://floe-local-bronze/", "s3://floe-local-bronze/lakehouse/", "s3://floe-local-gold/",
             "s3://floe-local-silver/"]}
-    assert run.named("floe-catalog-polaris").urn in catalog.dependencies
+    # Polaris must be up before the root credential is checked, and everything else waits for it
+    # (a rotated root credential reaches Polaris before anything uses it).
+    root = run.named("floe-governance-root")
+    assert run.named("floe-catalog-polaris").urn in root.dependencies
+    assert root.urn in catalog.dependencies
 
 
 def test_tenant_credentials_live_in_its_secret_and_in_secret_outputs_only():
