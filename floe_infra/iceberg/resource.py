@@ -19,19 +19,19 @@ part of the pickled provider, which holds no state at all.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import pulumi
 import pulumi.dynamic as dynamic
 from pydantic import ValidationError
 from pyiceberg.table.metadata import new_table_metadata
 
-from floe_infra import __version__
+from floe_infra import live_credentials
 from floe_infra.config.tables import TableConfig
 from floe_infra.errors import FloeError
 from floe_infra.iceberg.apply import partition_spec, sort_order
 from floe_infra.iceberg.catalogs import CatalogTarget, exclusive, open_catalog
-from floe_infra.iceberg.engine import reconcile_table
+from floe_infra.iceberg.engine import plan_table, reconcile_table
 from floe_infra.iceberg.failures import catalog_errors
 from floe_infra.iceberg.plan import (
     MANAGED_BY,
@@ -93,14 +93,24 @@ def replacement_reasons(olds: dict[str, Any], news: dict[str, Any]) -> list[str]
 
 def _target(props: dict[str, Any]) -> CatalogTarget:
     catalog = props["catalog"]
-    return CatalogTarget(uri=catalog["uri"], warehouse=catalog["warehouse"], credential=props.get("credential"),
+    # The credential the program declares now, not a rotated one from old state (see live_credentials).
+    credential = live_credentials.current(catalog["uri"], props.get("credential"))
+    return CatalogTarget(uri=catalog["uri"], warehouse=catalog["warehouse"], credential=credential,
                          scope=catalog.get("scope"))
 
 
 class IcebergTableProvider(dynamic.ResourceProvider):
     """The provider behind `IcebergTable` (stateless: safe to pickle)."""
 
+    # Pickled into stack state under the stable path (floe_infra/providers.py), wherever this code lives.
+    __module__ = "floe_infra.providers"
+
+    # Bumped on purpose when what the provider does with unchanged inputs changes: every table then
+    # updates once. A floe-infra release that leaves it alone touches no table.
+    VERSION: ClassVar[int] = 1
+
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> dynamic.CheckResult:
+        live_credentials.remember((news.get("catalog") or {}).get("uri"), news.get("credential"))
         try:
             plan = declared_plan(_olds, news)
         except ValidationError as exc:
@@ -112,9 +122,23 @@ class IcebergTableProvider(dynamic.ResourceProvider):
         return dynamic.CheckResult({**news, "plan": [c.describe() for c in plan.changes]}, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.DiffResult:
-        # Never a replacement: `check` refuses every change that would need one.
-        changed = any(olds.get(key) != news.get(key) for key in INPUTS) or bool(news.get("plan"))
+        # Never a replacement: `check` refuses every change that would need one. A refresh that found the
+        # live table off its declaration (`drift`) makes an update that puts it back.
+        changed = (any(olds.get(key) != news.get(key) for key in INPUTS) or bool(news.get("plan"))
+                   or bool(olds.get("drift")))
         return dynamic.DiffResult(changes=changed, replaces=[], delete_before_replace=False)
+
+    def read(self, id_: str, props: dict[str, Any]) -> dynamic.ReadResult:
+        """The live table: gone if it was dropped outside floe-infra (`pulumi up` creates it again), with
+        `drift` listing what `pulumi up` would change to bring it back to its declaration."""
+        target = _target(props)
+        desired = _desired(props)
+        catalog = open_catalog(target)
+        with catalog_errors(catalog, f"read table {'.'.join(desired.identifier)}"):
+            if not catalog.table_exists(desired.identifier):
+                return dynamic.ReadResult(None, {})
+            plan = plan_table(catalog, desired)
+        return dynamic.ReadResult(id_, {**props, "drift": [c.describe() for c in plan.changes]})
 
     def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
         outs = self._reconcile(props, new_declaration=True)
@@ -142,7 +166,7 @@ class IcebergTableProvider(dynamic.ResourceProvider):
                 raise FloeError(f"table {plan.name} refused: " + "; ".join(plan.reasons))
             with catalog_errors(catalog, f"load table {plan.name}"):
                 table = catalog.load_table(desired.identifier)
-        return {**{k: props.get(k) for k in INPUTS}, "plan": props.get("plan", []),
+        return {**{k: props.get(k) for k in INPUTS}, "plan": props.get("plan", []), "drift": [],
                 "identifier": list(desired.identifier), "table_uuid": str(table.metadata.table_uuid),
                 "metadata_location": table.metadata_location,
                 "applied": [c.describe() for c in plan.changes]}
@@ -165,8 +189,9 @@ class IcebergTable(dynamic.Resource, module="iceberg", name="IcebergTable"):
             "namespace": list(namespace),
             "table": table.model_dump(mode="json", exclude_none=True),
             "owner": owner,
-            "provider_version": __version__,
+            "provider_version": IcebergTableProvider.VERSION,
             "identifier": None, "table_uuid": None, "metadata_location": None, "plan": None, "applied": None,
+            "drift": None,
         }
         secret_opts = pulumi.ResourceOptions(additional_secret_outputs=["credential"])
         super().__init__(IcebergTableProvider(), name, props, pulumi.ResourceOptions.merge(secret_opts, opts))

@@ -19,13 +19,13 @@ for `IcebergTable`; the provider holds no state.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import pulumi
 import pulumi.dynamic as dynamic
 from pyiceberg.exceptions import NoSuchTableError
 
-from floe_infra import __version__
+from floe_infra import live_credentials
 from floe_infra.iceberg.catalogs import CatalogTarget, exclusive, open_catalog
 from floe_infra.iceberg.failures import catalog_errors
 from floe_infra.iceberg.plan import DesiredTable
@@ -63,7 +63,15 @@ def added_tables(olds: dict[str, Any] | None, news: dict[str, Any]) -> list[dict
 class TableSetProvider(dynamic.ResourceProvider):
     """The provider behind `TableSet` (stateless: safe to pickle)."""
 
+    # Pickled into stack state under the stable path (floe_infra/providers.py), wherever this code lives.
+    __module__ = "floe_infra.providers"
+
+    # Bumped on purpose when what the provider does with unchanged inputs changes.
+    VERSION: ClassVar[int] = 1
+
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.CheckResult:
+        for entry in _entries(news).values():
+            live_credentials.remember(entry["catalog"]["uri"], news.get("credential"))
         dropped = [e["name"] for e in removed_tables(olds, news) if e.get("drop_when_removed")]
         added = [e["name"] for e in added_tables(olds, news)]
         failures = []
@@ -83,6 +91,10 @@ class TableSetProvider(dynamic.ResourceProvider):
     def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
         return dynamic.CreateResult("tables", {k: props.get(k) for k in INPUTS})
 
+    def read(self, id_: str, props: dict[str, Any]) -> dynamic.ReadResult:
+        # The set is the declaration itself; each table reads its own drift.
+        return dynamic.ReadResult(id_, props)
+
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.UpdateResult:
         _drop([e for e in removed_tables(olds, news) if e.get("drop_when_removed")], news.get("credential"))
         return dynamic.UpdateResult({k: news.get(k) for k in INPUTS})
@@ -95,8 +107,9 @@ def _drop(entries: Sequence[dict[str, Any]], credential: str | None) -> None:
     """Drop and purge tables (gone already: nothing to do)."""
     for entry in entries:
         place = entry["catalog"]
-        target = CatalogTarget(uri=place["uri"], warehouse=place["warehouse"], credential=credential,
-                               scope=place.get("scope"))
+        # The credential the program declares now, not a rotated one from old state (see live_credentials).
+        target = CatalogTarget(uri=place["uri"], warehouse=place["warehouse"],
+                               credential=live_credentials.current(place["uri"], credential), scope=place.get("scope"))
         catalog = open_catalog(target)
         with exclusive(target), catalog_errors(catalog, f"drop table {entry['name']} (drop_when_removed)"):
             try:
@@ -115,7 +128,7 @@ class TableSet(dynamic.Resource, module="iceberg", name="TableSet"):
         props: dict[str, Any] = {
             "credential": pulumi.Output.secret(credential) if credential is not None else None,
             "tables": [table_entry(catalog, desired) for catalog, desired in tables],
-            "provider_version": __version__,
+            "provider_version": TableSetProvider.VERSION,
         }
         secret_opts = pulumi.ResourceOptions(additional_secret_outputs=["credential"])
         super().__init__(TableSetProvider(), name, props, pulumi.ResourceOptions.merge(secret_opts, opts))

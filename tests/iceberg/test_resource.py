@@ -255,3 +255,24 @@ def test_the_pickled_provider_carries_no_credential(provider):
     pickled = dill.dumps(provider, recurse=True)
     assert b"client_secret" not in pickled
     assert len(pickled) < 2000
+
+
+def test_refresh_reads_a_table_dropped_outside_as_gone(provider, tmp_path):
+    created = provider.create(checked(provider, {}, props(tmp_path)))
+    assert provider.read(created.id, created.outs).id == created.id
+    open_catalog(embedded_target(tmp_path)).drop_table((*NAMESPACE, "orders"))
+    assert not provider.read(created.id, created.outs).id
+
+
+def test_refresh_reports_a_property_changed_outside_and_the_next_update_puts_it_back(provider, tmp_path):
+    created = provider.create(checked(provider, {}, props(tmp_path, properties={"write.format.default": "parquet"})))
+    catalog = open_catalog(embedded_target(tmp_path))
+    with catalog.load_table((*NAMESPACE, "orders")).transaction() as change:
+        change.set_properties({"write.format.default": "avro"})
+    read = provider.read(created.id, created.outs)
+    assert read.outs["drift"], "the refresh shows the property that differs"
+    declared = checked(provider, read.outs, props(tmp_path, properties={"write.format.default": "parquet"}))
+    assert provider.diff(created.id, read.outs, declared).changes is True
+    provider.update(created.id, read.outs, declared)
+    assert catalog.load_table((*NAMESPACE, "orders")).properties["write.format.default"] == "parquet"
+    assert provider.read(created.id, created.outs).outs["drift"] == []
