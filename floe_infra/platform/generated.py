@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import secrets
 import string
-from typing import Any
+from typing import Any, ClassVar
 
 import pulumi
 import pulumi.dynamic as dynamic
@@ -24,7 +24,14 @@ REPLACE_ON = ("length", "rotation")
 
 
 class GeneratedPasswordProvider(dynamic.ResourceProvider):
-    """Creates an alphanumeric value; every input change replaces it (a rotation)."""
+    """Creates an alphanumeric value; a new length or rotation replaces it (a rotation)."""
+
+    # Pickled into stack state under the stable path (floe_infra/providers.py), wherever this code lives.
+    __module__ = "floe_infra.providers"
+
+    # Bumped on purpose when what the provider does with unchanged inputs changes: an update, never a
+    # new value.
+    VERSION: ClassVar[int] = 1
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> dynamic.CheckResult:
         length = news.get("length")
@@ -35,12 +42,17 @@ class GeneratedPasswordProvider(dynamic.ResourceProvider):
 
     def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
         value = "".join(secrets.choice(ALPHABET) for _ in range(int(props["length"])))
-        outputs = {key: props.get(key) for key in REPLACE_ON} | {"result": value}
+        outputs = {key: props.get(key) for key in (*REPLACE_ON, "provider_version")} | {"result": value}
         return dynamic.CreateResult(secrets.token_hex(8), outputs)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.DiffResult:
         replaces = [key for key in REPLACE_ON if olds.get(key) != news.get(key)]
-        return dynamic.DiffResult(changes=bool(replaces), replaces=replaces, delete_before_replace=False)
+        changed = bool(replaces) or olds.get("provider_version") != news.get("provider_version")
+        return dynamic.DiffResult(changes=changed, replaces=replaces, delete_before_replace=False)
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.UpdateResult:
+        # Only the provider's version changed (anything else replaces): the value stays.
+        return dynamic.UpdateResult({**olds, "provider_version": news.get("provider_version")})
 
     def read(self, id_: str, props: dict[str, Any]) -> dynamic.ReadResult:
         # The value exists only in state: there is nothing outside to drift.
@@ -55,5 +67,7 @@ class GeneratedPassword(dynamic.Resource, module="platform", name="GeneratedPass
     def __init__(self, name: str, *, length: int, rotation: int = 0,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(
-            GeneratedPasswordProvider(), name, {"length": length, "rotation": rotation, "result": None},
+            GeneratedPasswordProvider(), name,
+            {"length": length, "rotation": rotation, "provider_version": GeneratedPasswordProvider.VERSION,
+             "result": None},
             pulumi.ResourceOptions.merge(pulumi.ResourceOptions(additional_secret_outputs=["result"]), opts))
