@@ -10,7 +10,7 @@ a platform.yaml without the section deploy a complete, small platform.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 from urllib.parse import urlsplit
 
 from pydantic import Field, TypeAdapter, ValidationError, model_validator
@@ -241,6 +241,13 @@ class DeploymentConfig(FloeModel):
     allow_table_deletion: bool = Field(
         default=False,
         description="Let `pulumi destroy` delete catalogs and namespaces that still hold tables.",
+    )
+    rotate: dict[SecretName, Annotated[int, Field(ge=0)]] = Field(
+        default_factory=dict,
+        description="Rotation of generated credentials: bump the number next to a Secret the platform generates "
+                    "and the next `pulumi up` gives it new values; everything that uses them follows (database "
+                    "roles reset, Polaris' root credential reset in Polaris, workloads restarted). See "
+                    "docs/operations.md.",
     )
     chart_sources: dict[ChartName, ChartSource] = Field(
         default_factory=dict,

@@ -23,8 +23,9 @@ from floe_infra.config.deployment import ChartSource
 from floe_infra.errors import FloeError
 from floe_infra.pipeline.binding import PipelineBinding
 from floe_infra.pipeline.labels import pipeline_chart_labels
-from floe_infra.pipeline.runtime_config import MOUNT_PATH, env_configmap, files_configmap
+from floe_infra.pipeline.runtime_config import MOUNT_PATH, RuntimeConfiguration, env_configmap, files_configmap
 from floe_infra.platform.helm import release_args
+from floe_infra.platform.kubernetes import config_digest_env
 from floe_infra.versions import DAGSTER_USER_DEPLOYMENTS_CHART
 
 _REPOSITORY_RE = re.compile(r"^[a-z0-9]+([._-]{1,2}[a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-]{1,2}[a-z0-9]+)*)*$")
@@ -88,19 +89,23 @@ class CodeLocationArgs:
         binding: The pipeline bound to the platform contract.
         image: The pipeline's image (its Dagster definitions, dbt project and dependencies).
         module: Python module of the Dagster `Definitions` inside the image.
-        runtime: Resources the pods read (the runtime ConfigMaps), waited for before the release.
+        runtime: The runtime ConfigMaps the pods read, waited for before the release.
         chart_sources: The stack's chart sources (`floe:chartSources`), by chart name.
     """
 
     binding: PipelineBinding
     image: ImageRef
     module: str
-    runtime: pulumi.Resource
+    runtime: RuntimeConfiguration
     chart_sources: Mapping[str, ChartSource]
 
 
-def code_location_values(binding: PipelineBinding, image: ImageRef, module: str) -> dict[str, Any]:
-    """Helm values of the `dagster-user-deployments` release (Secret names only)."""
+def code_location_values(binding: PipelineBinding, image: ImageRef, module: str,
+                         digest: dict[str, Any]) -> dict[str, Any]:
+    """Helm values of the `dagster-user-deployments` release (Secret names only).
+
+    `digest` is the `FLOE_CONFIG_DIGEST` env entry that rolls the code server when what it reads changes.
+    """
     contract, tenant = binding.contract, binding.tenant
     dagster = contract.dagster
     assert dagster is not None, "bind_pipeline refuses orchestration without the platform's Dagster"
@@ -118,6 +123,7 @@ def code_location_values(binding: PipelineBinding, image: ImageRef, module: str)
         "envConfigMaps": [{"name": env_configmap(binding)}],
         "envSecrets": secrets,
         "labels": pipeline_chart_labels(binding, "code-location"),
+        "env": [digest],
         "resources": {"requests": resources.requests, "limits": resources.limits},
         "volumes": [{"name": RUNTIME_VOLUME, "configMap": {"name": files_configmap(binding)}}],
         "volumeMounts": [{"name": RUNTIME_VOLUME, "mountPath": MOUNT_PATH, "readOnly": True}],
@@ -147,7 +153,14 @@ class CodeLocation(pulumi.ComponentResource):
         self.release = k8s.helm.v3.Release(
             f"{name}-release",
             release_args(chart, release=binding.tenant.code_location.name, namespace=binding.contract.namespace,
-                         values=code_location_values(binding, args.image, args.module), service=None,
+                         values=code_location_values(binding, args.image, args.module, self._digest(args)),
+                         service=None,
                          sources=args.chart_sources, from_local_copy=True),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[args.runtime]))
         self.register_outputs({"release": self.release.name})
+
+    @staticmethod
+    def _digest(args: CodeLocationArgs) -> dict[str, Any]:
+        # The runtime ConfigMaps, and the sealed credentials: they change when the platform rotates them.
+        return config_digest_env([args.runtime.files, args.runtime.env],
+                                 args.binding.tenant.sealed_credentials or "")

@@ -17,7 +17,13 @@ import pulumi_kubernetes as k8s
 from floe_infra.config.credentials import CredentialMode
 from floe_infra.config.platform import PlatformConfig
 from floe_infra.platform.helm import env_list, release_args, secret_env
-from floe_infra.platform.kubernetes import env_from_secret, object_meta, platform_chart_labels, platform_labels
+from floe_infra.platform.kubernetes import (
+    config_digest_env,
+    env_from_secret,
+    object_meta,
+    platform_chart_labels,
+    platform_labels,
+)
 from floe_infra.platform.resources import JOB_RESOURCES, service_resources
 from floe_infra.platform.secrets import (
     PlatformSecrets,
@@ -109,7 +115,10 @@ class CatalogServer(pulumi.ComponentResource):
                 "nameSuffix": "nodeport", "type": "NodePort",
                 "ports": [{"name": "polaris-http", "port": 8181, "targetPort": 8181, "nodePort": ports.ports.polaris}],
             }]
-        values["extraEnv"] = env
+        # Rolls Polaris when a Secret it reads changes (root and token key, database, storage keys).
+        storage = storage_credentials_secret(platform, profile_name) if profile_name is not None else None
+        values["extraEnv"] = [*env, config_digest_env(self._args.secrets.managed(
+            polaris_root_secret(platform), database_secret(platform, "polaris"), storage))]
         return values
 
     def _create_release(self) -> k8s.helm.v3.Release:

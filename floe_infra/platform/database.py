@@ -8,14 +8,13 @@ spec: the script reads them from the environment, filled from Secrets.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from floe_infra.config.platform import PlatformConfig
-from floe_infra.platform.kubernetes import env_from_secret, object_meta, platform_labels
+from floe_infra.platform.kubernetes import config_digest, env_from_secret, object_meta, platform_labels
 from floe_infra.platform.resources import JOB_RESOURCES, service_resources
 from floe_infra.platform.secrets import PlatformSecrets, database_secret
 from floe_infra.topology import Topology
@@ -158,11 +157,14 @@ class Database(pulumi.ComponentResource):
         depends: list[pulumi.Resource] = [args.secrets.secrets[database_secret(platform, s)] for s in args.services]
         if self.statefulset is not None:
             depends.append(self.statefulset)
-        # A new service (or script) is a new Job: the name carries a digest of what the Job does.
-        digest = hashlib.sha256((SETUP_SCRIPT + " ".join(args.services)).encode()).hexdigest()[:8]
+        # A new service, script or password (a rotation) is a new Job that (re)sets the roles: the name
+        # carries a digest of what the Job does and of the versions of the Secrets it reads.
+        digest = config_digest(args.secrets.managed(*(database_secret(platform, s) for s in args.services)),
+                               SETUP_SCRIPT, " ".join(args.services))
         return k8s.batch.v1.Job(
             f"{self._base}-setup",
-            metadata=object_meta(platform, f"{release}-setup-{digest}", "database", args.namespace),
+            metadata=object_meta(platform, pulumi.Output.concat(f"{release}-setup-", digest.apply(lambda d: d[:8])),
+                                 "database", args.namespace),
             spec=k8s.batch.v1.JobSpecArgs(
                 backoff_limit=10,
                 template=k8s.core.v1.PodTemplateSpecArgs(

@@ -7,7 +7,6 @@ charts Helm cannot install from their repository, or the public repository pinne
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,14 +20,23 @@ from floe_infra.versions import Chart
 RELEASE_TIMEOUT_SECONDS = 900
 
 
+def _copy(value: Any) -> Any:
+    """A copy of the mappings and lists in `value`; leaves (strings, numbers, Outputs) are shared."""
+    if isinstance(value, Mapping):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    return value
+
+
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
     """`override` merged into a copy of `base`: mappings merge recursively, anything else replaces."""
-    out = copy.deepcopy(dict(base))
+    out = _copy(base)
     for key, value in override.items():
         if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
             out[key] = deep_merge(out[key], value)
         else:
-            out[key] = copy.deepcopy(value)
+            out[key] = _copy(value)
     return out
 
 

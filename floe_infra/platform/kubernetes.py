@@ -6,7 +6,10 @@ other Kubernetes resource of the platform is created through it.
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -15,6 +18,8 @@ from floe_infra.config.platform import PlatformConfig
 from floe_infra.platform.resources import resource_profile
 
 PART_OF = "floe"
+# In the pod template of every workload floe-infra configures: a digest of what it reads (see config_digest).
+CONFIG_DIGEST_ENV = "FLOE_CONFIG_DIGEST"
 
 
 def floe_labels(platform: str, environment: str, component: str) -> dict[str, str]:
@@ -49,7 +54,7 @@ def platform_labels(platform: PlatformConfig, component: str) -> dict[str, str]:
     return floe_labels(platform.deployment.name, str(platform.deployment.environment), component)
 
 
-def object_meta(platform: PlatformConfig, name: str, component: str, namespace: pulumi.Input[str],
+def object_meta(platform: PlatformConfig, name: pulumi.Input[str], component: str, namespace: pulumi.Input[str],
                 **extra_labels: str) -> k8s.meta.v1.ObjectMetaArgs:
     """Metadata of a namespaced platform object with a fixed name."""
     return k8s.meta.v1.ObjectMetaArgs(
@@ -60,6 +65,26 @@ def env_from_secret(name: str, secret: str, key: str) -> k8s.core.v1.EnvVarArgs:
     """An environment variable read from a key of a Secret (the value never enters the spec)."""
     return k8s.core.v1.EnvVarArgs(name=name, value_from=k8s.core.v1.EnvVarSourceArgs(
         secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(name=secret, key=key)))
+
+
+def config_digest(objects: Sequence[k8s.core.v1.ConfigMap | k8s.core.v1.Secret],
+                  *extra: pulumi.Input[str]) -> pulumi.Output[str]:
+    """A short digest of the versions of the ConfigMaps and Secrets a workload reads, and of `extra`.
+
+    Kubernetes restarts nothing when a ConfigMap or Secret changes (and never updates files mounted
+    with subPath): a workload carrying this digest in its pod template (`FLOE_CONFIG_DIGEST`) rolls
+    when one of them changes, a rotated password or a new setting included. Object versions
+    (`resourceVersion`) change exactly when the object is written, and carry no value of a Secret.
+    """
+    versions = [o.metadata.apply(lambda m: (m.resource_version or "") if m else "") for o in objects]
+    return pulumi.Output.all(*versions, *extra).apply(
+        lambda parts: hashlib.sha256("\n".join(str(p) for p in parts).encode()).hexdigest()[:16])
+
+
+def config_digest_env(objects: Sequence[k8s.core.v1.ConfigMap | k8s.core.v1.Secret],
+                      *extra: pulumi.Input[str]) -> dict[str, Any]:
+    """`config_digest` as an env var entry of a Helm values env list."""
+    return {"name": CONFIG_DIGEST_ENV, "value": config_digest(objects, *extra)}
 
 
 @dataclass(frozen=True)

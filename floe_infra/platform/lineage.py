@@ -13,9 +13,15 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from floe_infra.config.platform import PlatformConfig
-from floe_infra.platform.kubernetes import env_from_secret, object_meta, platform_labels
+from floe_infra.platform.kubernetes import (
+    CONFIG_DIGEST_ENV,
+    config_digest,
+    env_from_secret,
+    object_meta,
+    platform_labels,
+)
 from floe_infra.platform.resources import service_resources
-from floe_infra.platform.secrets import database_secret
+from floe_infra.platform.secrets import PlatformSecrets, database_secret
 from floe_infra.topology import Topology
 from floe_infra.versions import MARQUEZ_IMAGE, MARQUEZ_WEB_IMAGE
 
@@ -49,6 +55,7 @@ class LineageArgs:
     topology: Topology
     namespace: pulumi.Input[str]
     database_ready: pulumi.Resource
+    secrets: PlatformSecrets
 
 
 class Lineage(pulumi.ComponentResource):
@@ -103,6 +110,9 @@ class Lineage(pulumi.ComponentResource):
             k8s.core.v1.EnvVarArgs(name="POSTGRES_USER", value="marquez"),
             env_from_secret("POSTGRES_PASSWORD", secret, "password"),
             k8s.core.v1.EnvVarArgs(name="TZ", value=platform.infrastructure.timezone),
+            # Rolls Marquez when its configuration or its database password changes.
+            k8s.core.v1.EnvVarArgs(name=CONFIG_DIGEST_ENV,
+                                   value=config_digest([self.config, *self._args.secrets.managed(secret)])),
         ]
         probe = k8s.core.v1.ProbeArgs(http_get=k8s.core.v1.HTTPGetActionArgs(path="/healthcheck", port=5001),
                                       initial_delay_seconds=20, period_seconds=15)

@@ -22,7 +22,7 @@ from floe_infra.config.observability import ComputeLogManager, ComputeLogsConfig
 from floe_infra.config.platform import PlatformConfig
 from floe_infra.config.tenancy import resolve_tenants
 from floe_infra.platform.helm import chart_version, release_args
-from floe_infra.platform.kubernetes import object_meta
+from floe_infra.platform.kubernetes import config_digest_env, object_meta
 from floe_infra.platform.resources import resource_profile, service_resources
 from floe_infra.platform.secrets import PlatformSecrets, storage_credentials_secret
 from floe_infra.runtime_env import openlineage_env, otlp_env
@@ -155,8 +155,12 @@ class Orchestration(pulumi.ComponentResource):
         ttl = lifecycle.cleanup.jobs.ttl_seconds if lifecycle and lifecycle.cleanup.enabled else None
         version = chart_version(DAGSTER_CHART, dep.services.orchestration)
         role_arn = next((p.credentials.role_arn for p in platform.storage.values() if p.credentials.role_arn), None)
+        # Rolls the webserver and the daemon when a ConfigMap or Secret they read changes.
+        digest = config_digest_env([self.env_configmap, self.transform_env_configmap, self.aws_configmap,
+                                    *self._args.secrets.managed(self._names["postgresql_secret"],
+                                                                *(s["name"] for s in secrets))])
         component = {"resources": resources, "envConfigMaps": config_maps, "envSecrets": secrets,
-                     "volumes": volumes, "volumeMounts": mounts}
+                     "volumes": volumes, "volumeMounts": mounts, "env": [digest]}
         values: dict[str, Any] = {
             "global": {"postgresqlSecretName": self._names["postgresql_secret"],
                        "serviceAccountName": self._names["service_account"]},

@@ -18,7 +18,7 @@ from floe_infra.config.deployment import parse_chart_sources
 from floe_infra.config.loader import load_platform
 from floe_infra.config.platform import PlatformConfig
 from floe_infra.contract import CONTRACT_OUTPUT
-from floe_infra.errors import ConfigError
+from floe_infra.errors import ConfigError, FloeError
 from floe_infra.platform.kubernetes import ClusterAccess
 from floe_infra.platform.secrets import referenced_secrets
 from floe_infra.platform.stack import FloePlatform, PlatformArgs
@@ -53,6 +53,9 @@ def run_platform() -> FloePlatform:
         if value is not None:
             provided[name] = value
     access = ClusterAccess(kubeconfig=config.get_secret("kubeconfig"), context=config.get("kubeContext"))
-    stack = FloePlatform("floe", PlatformArgs(platform=platform, access=access, provided_secrets=provided))
+    try:
+        stack = FloePlatform("floe", PlatformArgs(platform=platform, access=access, provided_secrets=provided))
+    except FloeError as exc:
+        raise pulumi.RunError(str(exc)) from None
     pulumi.export(CONTRACT_OUTPUT, stack.contract_output())
     return stack

@@ -21,6 +21,7 @@ import pulumi_kubernetes as k8s
 from floe_infra.config.base import SecretReference
 from floe_infra.config.credentials import CredentialMode
 from floe_infra.config.platform import PlatformConfig
+from floe_infra.errors import FloeError
 from floe_infra.platform.generated import GeneratedPassword
 from floe_infra.platform.kubernetes import object_meta
 from floe_infra.topology import Provisioner, Topology, provisioner_of
@@ -157,6 +158,28 @@ def plan_secrets(platform: PlatformConfig, topology: Topology, configured: froze
     return specs
 
 
+def rotations(platform: PlatformConfig, specs: Mapping[str, SecretSpec]) -> dict[str, int]:
+    """The rotation of each generated value: the sum of `deployment.rotate` of the Secrets holding it.
+
+    Raises:
+        FloeError: When `deployment.rotate` names a Secret the platform does not generate.
+    """
+    wanted = platform.deployment.rotate
+    foreign = sorted(n for n in wanted if n not in specs or specs[n].origin is not Origin.GENERATED)
+    if foreign:
+        generated = ", ".join(sorted(n for n, spec in specs.items() if spec.origin is Origin.GENERATED))
+        raise FloeError(f"deployment.rotate: {', '.join(foreign)} is not a Secret this platform generates; rotate a "
+                        f"Secret from stack config by setting it again, an external one where it lives. Generated "
+                        f"here: {generated}")
+    out: dict[str, int] = {}
+    for name, count in wanted.items():
+        ids = {i for source in specs[name].keys.values()
+               for i in ((source.id,) if isinstance(source, Random) else getattr(source, "ids", ()))}
+        for random_id in ids:
+            out[random_id] = out.get(random_id, 0) + count
+    return out
+
+
 def referenced_secrets(platform: PlatformConfig) -> list[tuple[str, str]]:
     """Every Secret name platform.yaml references, with the component that uses it."""
     out: list[tuple[str, str]] = []
@@ -192,6 +215,7 @@ class PlatformSecrets(pulumi.ComponentResource):
         self.specs = dict(specs)
         self.passwords = {}
         self.secrets = {}
+        self._rotations = rotations(platform, self.specs)
         for spec in self.specs.values():
             if spec.origin is Origin.GENERATED:
                 data = {key: self._value(name, source) for key, source in spec.keys.items()}
@@ -212,7 +236,8 @@ class PlatformSecrets(pulumi.ComponentResource):
     def _password(self, name: str, source: Random) -> GeneratedPassword:
         if source.id not in self.passwords:
             self.passwords[source.id] = GeneratedPassword(
-                f"{name}-{source.id}", length=source.length, opts=pulumi.ResourceOptions(parent=self))
+                f"{name}-{source.id}", length=source.length, rotation=self._rotations.get(source.id, 0),
+                opts=pulumi.ResourceOptions(parent=self))
         return self.passwords[source.id]
 
     def _value(self, name: str, source: KeySource) -> pulumi.Input[str]:
@@ -226,6 +251,10 @@ class PlatformSecrets(pulumi.ComponentResource):
     def generated_value(self, random_id: str) -> pulumi.Output[str]:
         """A generated value by its id (e.g. `polaris-root`), as a secret Output."""
         return pulumi.Output.secret(self.passwords[random_id].result)
+
+    def managed(self, *names: str | None) -> list[k8s.core.v1.Secret]:
+        """The Secrets of `names` this stack writes (generated or from config); external ones are skipped."""
+        return [self.secrets[n] for n in names if n is not None and n in self.secrets]
 
     def origin(self, secret: str) -> Origin:
         """Where a Secret's values come from."""

@@ -19,7 +19,7 @@ from floe_infra.config.credentials import CredentialMode
 from floe_infra.config.platform import PlatformConfig
 from floe_infra.config.tenancy import resolve_tenants
 from floe_infra.platform.helm import env_list, release_args, secret_env
-from floe_infra.platform.kubernetes import object_meta
+from floe_infra.platform.kubernetes import config_digest_env, object_meta
 from floe_infra.platform.resources import JOB_RESOURCES, service_resources
 from floe_infra.platform.secrets import PlatformSecrets, storage_credentials_secret
 from floe_infra.topology import Topology
@@ -118,6 +118,9 @@ class Semantic(pulumi.ComponentResource):
             "exporter": {"enabled": False},
         }
         profile_name, secret = self._storage()
+        # Rolls Cube Store when its storage credentials change.
+        digest = config_digest_env(self._args.secrets.managed(secret))
+        values["router"]["extraEnvVars"] = values["workers"]["extraEnvVars"] = [*env, digest]
         if profile_name is None:
             return values
         profile = platform.storage[profile_name]
@@ -127,8 +130,7 @@ class Semantic(pulumi.ComponentResource):
             if secret:
                 creds = [secret_env("CUBESTORE_AWS_ACCESS_KEY_ID", secret, "AWS_ACCESS_KEY_ID"),
                          secret_env("CUBESTORE_AWS_SECRET_ACCESS_KEY", secret, "AWS_SECRET_ACCESS_KEY")]
-                values["router"]["extraEnvVars"] = env + creds
-                values["workers"]["extraEnvVars"] = env + creds
+                values["router"]["extraEnvVars"] = values["workers"]["extraEnvVars"] = [*env, digest, *creds]
             elif profile.credentials.mode == CredentialMode.IAM_ROLE and profile.credentials.role_arn:
                 account = {"create": True, "annotations": {"eks.amazonaws.com/role-arn": profile.credentials.role_arn}}
                 values["router"]["serviceAccount"] = account
@@ -189,7 +191,9 @@ class Semantic(pulumi.ComponentResource):
             },
             "datasources": {"default": {"type": "duckdb", "duckdb": duckdb}},
             "cubestore": {"host": f"{n}-cubestore-router", "port": 3030},
-            "extraEnvVars": env,
+            # Rolls Cube when cube.js (mounted with subPath: never updated in place) or a Secret it reads changes.
+            "extraEnvVars": [*env, config_digest_env([self.config, *self._args.secrets.managed(f"{n}-cube-api",
+                                                                                               secret)])],
             "api": {"apiCount": 1, "resources": service_resources(platform, "semantic")},
             "worker": {"enabled": True, "resources": service_resources(platform, "semantic")},
         }

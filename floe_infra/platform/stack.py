@@ -97,7 +97,8 @@ class FloePlatform(pulumi.ComponentResource):
                         if svc.catalog.deploy else None)
         self.tracing = (Tracing(f"{name}-tracing", TracingArgs(platform, self.topology, ns), child)
                         if svc.tracing.deploy else None)
-        self.lineage = (Lineage(f"{name}-lineage", LineageArgs(platform, self.topology, ns, db_ready), child)
+        self.lineage = (Lineage(f"{name}-lineage", LineageArgs(platform, self.topology, ns, db_ready, self.secrets),
+                                child)
                         if svc.lineage.deploy and db_ready else None)
         self.orchestration = (Orchestration(f"{name}-orchestration",
                                             OrchestrationArgs(platform, self.topology, ns, self.secrets, db_ready),

@@ -11,7 +11,7 @@ import pulumi_kubernetes as k8s
 
 from floe_infra.config.platform import PlatformConfig
 from floe_infra.platform.helm import release_args
-from floe_infra.platform.kubernetes import platform_chart_labels
+from floe_infra.platform.kubernetes import CONFIG_DIGEST_ENV, config_digest, platform_chart_labels
 from floe_infra.platform.resources import JOB_RESOURCES, service_resources
 from floe_infra.platform.secrets import PlatformSecrets, storage_credentials_secret
 from floe_infra.topology import BucketPlan, Provisioner, Topology
@@ -88,7 +88,9 @@ class ObjectStorage(pulumi.ComponentResource):
                        "policy": "readwrite"} for secret in users],
             "policies": [],
             "svcaccts": [],
-            "environment": {"TZ": platform.infrastructure.timezone},
+            # Rolls MinIO when its root or a user's credentials change.
+            "environment": {"TZ": platform.infrastructure.timezone,
+                            CONFIG_DIGEST_ENV: config_digest(self._object_storage_secrets())},
             "makeBucketJob": {"resources": JOB_RESOURCES},
             "makeUserJob": {"resources": JOB_RESOURCES},
             "makePolicyJob": {"resources": JOB_RESOURCES},
@@ -104,6 +106,10 @@ class ObjectStorage(pulumi.ComponentResource):
         if service.image_tag:
             values["image"] = {"tag": service.image_tag}
         return values
+
+    def _object_storage_secrets(self) -> list[k8s.core.v1.Secret]:
+        secrets = self._args.secrets
+        return [s for n, s in sorted(secrets.secrets.items()) if secrets.specs[n].component == "object-storage"]
 
     def _create_minio(self) -> k8s.helm.v3.Release:
         args = self._args

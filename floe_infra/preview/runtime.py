@@ -24,6 +24,7 @@ from pulumi.runtime.sync_await import _sync_await
 
 from floe_infra.platform import generated
 
+VERSIONED_KINDS = frozenset({"kubernetes:core/v1:Secret", "kubernetes:core/v1:ConfigMap"})
 # The engine's builtin function behind StackReference (the pipeline program reads its contract with it).
 READ_STACK_OUTPUTS = "pulumi:pulumi:readStackOutputs"
 
@@ -128,7 +129,14 @@ class RecordingMocks(pulumi.runtime.Mocks):
             key = args.inputs.get("public_key") and (self.tenant_public_key or args.inputs["public_key"])
             state["sealed_credentials"] = deterministic_seal(key, credentials, args.name) if key else None
         if args.typ == generated.TYPE:
-            state["result"] = pulumi.Output.secret(fake_secret(args.name, int(args.inputs["length"])))
+            rotation = int(args.inputs.get("rotation") or 0)
+            seed = args.name if rotation == 0 else f"{args.name}#{rotation}"
+            state["result"] = pulumi.Output.secret(fake_secret(seed, int(args.inputs["length"])))
+        if args.typ in VERSIONED_KINDS:
+            # The API server's object version: it changes exactly when what is written changes.
+            written = json.dumps(args.inputs, sort_keys=True, default=str).encode()
+            state["metadata"] = {**(state.get("metadata") or {}),
+                                 "resourceVersion": str(int(hashlib.sha256(written).hexdigest()[:8], 16))}
         return f"{args.name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:

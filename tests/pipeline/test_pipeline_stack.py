@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 import yaml
 from pulumi.runtime import rpc
@@ -11,7 +13,7 @@ from floe_infra.polaris.sealing import unseal
 from floe_infra.preview.runtime import RegisteredResource
 from tests.conftest import DEMO_PIPELINE
 from tests.leaks import leaks, strings
-from tests.pipeline.conftest import demo_pipeline, platform_contract, run_pipeline_stack, tenant_keys
+from tests.pipeline.conftest import PIPELINE_DIR, demo_pipeline, platform_contract, run_pipeline_stack, tenant_keys
 
 PIPELINE = "ecommerce-analytics"
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -246,3 +248,18 @@ def test_the_pipeline_deploys_on_the_dev_and_prod_platforms(stack: str):
     env = run.named(f"{PIPELINE}-runtime-env").inputs["data"]
     assert env["FLOE_PLATFORM_ENV"] == stack
 
+
+
+def test_the_code_server_rolls_when_its_runtime_configuration_changes(tmp_path):
+    def digest(run) -> str:
+        [deployment] = run.named(f"{PIPELINE}-code-release").inputs["values"]["deployments"]
+        [entry] = [e for e in deployment["env"] if e["name"] == "FLOE_CONFIG_DIGEST"]
+        return entry["value"]
+
+    project = tmp_path / "pipeline"
+    shutil.copytree(PIPELINE_DIR, project, ignore=shutil.ignore_patterns(".floe", "target", "__pycache__"))
+    unchanged = run_pipeline_stack(project_dir=project)
+    floe = project / "floe.yaml"
+    floe.write_text(floe.read_text().replace("cron_schedule: \"0 * * * *\"", "cron_schedule: \"30 * * * *\""))
+    assert digest(run_pipeline_stack(project_dir=project)) != digest(unchanged)
+    assert digest(run_pipeline_stack(project_dir=PIPELINE_DIR)) == digest(unchanged)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pulumi
 import pytest
 from pulumi.runtime import rpc
 
@@ -75,3 +76,22 @@ def test_no_secret_value_in_helm_values_even_for_credentials_the_charts_need():
     secrets = generated_values(run)
     for release in run.of_type("kubernetes:helm.sh/v3:Release"):
         assert not [t for t, _ in strings(release.inputs["values"]) if any(s in t for s in secrets)], release.name
+
+
+def test_bumping_a_generated_secrets_rotation_gives_its_values_new_generations(write_yaml):
+    path = write_yaml("storage:\n  default: {bucket: floe-data}\n"
+                      "deployment:\n  rotate: {floe-dagster-db: 2, floe-polaris-root: 1}\n")
+    run = run_platform_stack("dev", str(path))
+    rotation = {r.name.removeprefix("floe-secrets-"): r.inputs["rotation"] for r in run.of_type(PASSWORD)}
+    assert rotation["postgresql-dagster"] == 2
+    # Polaris' root secret lives in two Secrets (its own and the catalog profile's secret_ref): one value.
+    assert rotation["polaris-root"] == 1
+    assert rotation["postgresql-marquez"] == 0
+
+
+def test_rotating_a_secret_the_platform_does_not_generate_is_refused_with_the_ones_it_does(write_yaml):
+    path = write_yaml("storage:\n  default: {bucket: floe-data}\ndeployment:\n  rotate: {floe-rds-admin: 1}\n")
+    with pytest.raises(pulumi.RunError, match=r"deployment\.rotate: floe-rds-admin is not a Secret this platform "
+                                              r"generates") as refused:
+        run_platform_stack("dev", str(path))
+    assert "floe-dagster-db" in str(refused.value)
