@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from floe_infra.config.credential_scan import credential_key, secret_value_kind
+from floe_infra.quota import PLANNED_ANNOTATION, QUOTA_KEYS, quantity
 
 
 class Enforcement(StrEnum):
@@ -87,6 +88,7 @@ class Rule:
 
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
+QUOTA = "kubernetes:core/v1:ResourceQuota"
 CONFIGMAP = "kubernetes:core/v1:ConfigMap"
 BUCKET = "aws:s3/bucket:Bucket"
 ENCRYPTION = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
@@ -308,6 +310,28 @@ def check_pipeline_scope(resources: Sequence[GuardedResource], facts: StackFacts
             yield r.urn, f"{r.name} is in namespace {namespace!r}, outside the platform's {facts.namespace!r}"
 
 
+def check_quota_fits(resources: Sequence[GuardedResource], facts: StackFacts) -> Iterator[Finding]:
+    """The platform's namespace quota holds what the platform runs there, with room to roll one pod.
+
+    The platform writes its plan onto the ResourceQuota (`floe_infra/platform/capacity.py`): services,
+    one code server per tenant, Dagster's concurrent runs, one extra pod for a rollout and one Job.
+    """
+    for r in resources:
+        if r.type != QUOTA:
+            continue
+        annotations = _dig(r.props, ("metadata", "annotations")) or {}
+        hard = _dig(r.props, ("spec", "hard")) or {}
+        for key in QUOTA_KEYS:
+            planned, limit = annotations.get(f"{PLANNED_ANNOTATION}{key}"), hard.get(key)
+            if planned is None or limit is None:
+                continue
+            if quantity(str(planned)) > quantity(str(limit)):
+                yield r.urn, (f"the platform plans {planned} of {key} in its namespace but the quota allows {limit}: "
+                              "rollouts and Dagster runs would wait forever for room. Raise "
+                              "infrastructure.lifecycle.resource_quotas.namespace_limits, or lower "
+                              "deployment.services.orchestration.max_concurrent_runs or the resource profiles")
+
+
 RULES: tuple[Rule, ...] = (
     Rule("no-plaintext-secrets", "No secret values in Helm values, ConfigMaps, labels or plain outputs",
          Enforcement.MANDATORY, check_no_plaintext_secrets),
@@ -318,6 +342,8 @@ RULES: tuple[Rule, ...] = (
     Rule("container-resources", "Every container has requests and limits",
          Enforcement.MANDATORY, check_resources_set),
     Rule("no-latest-images", "No `latest` or untagged images", Enforcement.MANDATORY, check_image_tags),
+    Rule("quota-fits", "The namespace quota holds the platform's pods, its runs and a rollout",
+         Enforcement.MANDATORY, check_quota_fits),
     Rule("chart-versions-pinned", "Every Helm chart version is pinned", Enforcement.MANDATORY, check_chart_versions),
     Rule("pipeline-namespaced", "Pipeline stacks create nothing cluster-scoped or outside their namespace",
          Enforcement.MANDATORY, check_pipeline_scope),

@@ -179,9 +179,10 @@ def test_image_tag_latest_on_any_service_fails_the_platform_preview(service: str
     if service == "object_storage":
         text = text.replace("    object_storage:\n      image_tag: latest\n    object_storage:\n",
                             "    object_storage:\n      image_tag: latest\n")
-    elif service == "semantic":
-        text = text.replace("    semantic:\n      image_tag: latest\n", "", 1).replace(
-            "      dev_mode: true\n", "      dev_mode: true\n      image_tag: latest\n")
+    elif service in ("semantic", "orchestration"):
+        # The demo has a block for these already: add the tag to it.
+        text = text.replace(f"    {service}:\n      image_tag: latest\n", "", 1).replace(
+            f"    {service}:\n", f"    {service}:\n      image_tag: latest\n", 1)
     platform = tmp_path / "platform.yaml"
     platform.write_text(text)
     assert load_platform(platform).config.deployment.services.model_dump()[service]["image_tag"] == "latest"
@@ -249,3 +250,37 @@ def test_the_demo_stacks_pass_every_guardrail(stack: str):
 def test_facts_are_read_from_the_stack():
     _, facts = guarded_stack(demo_pipeline("dev"))
     assert facts.namespace == "floe-dev"
+
+
+# --- quota-fits ------------------------------------------------------------------------------------
+
+def _demo_platform_run(tmp_path, text: str):
+    from floe_infra.platform.program import run_platform
+    from floe_infra.preview.runtime import run_program
+
+    (tmp_path / "platform.yaml").write_text(text)
+    return run_program(run_platform, project="floe-platform", stack="local", root_directory=tmp_path,
+                       config={"floe:platformFile": "platform.yaml"})
+
+
+def test_the_demo_quotas_hold_what_the_demo_platforms_run():
+    from tests.platform.conftest import demo_run
+
+    for stack in ("local", "dev", "prod"):
+        assert [v for v in evaluate(*guarded_stack(demo_run(stack))) if v.rule == "quota-fits"] == [], stack
+
+
+def test_a_quota_without_room_for_the_runs_and_a_rollout_fails_the_preview(tmp_path):
+    # The demo's settings before the real engine found a rollout stuck on the quota: four runs of 4Gi.
+    from tests.conftest import DEMO_PLATFORM
+
+    text = (DEMO_PLATFORM.read_text().replace("max_concurrent_runs: 1", "max_concurrent_runs: 4")
+            .replace("limits_memory: 24Gi", "limits_memory: 16Gi"))
+    found = [v.message for v in evaluate(*guarded_stack(_demo_platform_run(tmp_path, text))) if v.rule == "quota-fits"]
+    advice = ("rollouts and Dagster runs would wait forever for room. Raise "
+              "infrastructure.lifecycle.resource_quotas.namespace_limits, or lower "
+              "deployment.services.orchestration.max_concurrent_runs or the resource profiles")
+    assert found == [
+        f"the platform plans 9664Mi of requests.memory in its namespace but the quota allows 8Gi: {advice}",
+        f"the platform plans 19750m of limits.cpu in its namespace but the quota allows 16: {advice}",
+        f"the platform plans 34816Mi of limits.memory in its namespace but the quota allows 16Gi: {advice}"]

@@ -129,6 +129,16 @@ class SemanticService(HelmServiceConfig):
     dev_mode: bool = Field(default=False, description="Cube Playground and dev mode.")
 
 
+class OrchestrationService(HelmServiceConfig):
+    """Dagster."""
+
+    max_concurrent_runs: int = Field(
+        default=4, ge=1, le=100,
+        description="Runs Dagster starts at once (each a pod of the transform resource profile); the namespace "
+                    "quota must hold them (guardrail quota-fits).",
+    )
+
+
 class Services(FloeModel):
     """Every service of the platform."""
 
@@ -137,7 +147,7 @@ class Services(FloeModel):
     catalog: CatalogService = Field(default_factory=CatalogService, description="Apache Polaris.")
     tracing: HelmServiceConfig = Field(default_factory=HelmServiceConfig, description="Jaeger.")
     lineage: ServiceConfig = Field(default_factory=ServiceConfig, description="Marquez (plain Kubernetes objects).")
-    orchestration: HelmServiceConfig = Field(default_factory=HelmServiceConfig, description="Dagster.")
+    orchestration: OrchestrationService = Field(default_factory=OrchestrationService, description="Dagster.")
     semantic: SemanticService = Field(default_factory=SemanticService, description="Cube.")
 
 

@@ -15,6 +15,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from floe_infra.config.platform import PlatformConfig
+from floe_infra.platform.capacity import planned_annotations
 from floe_infra.platform.resources import resource_profile
 
 PART_OF = "floe"
@@ -142,7 +143,10 @@ class KubernetesFoundation(pulumi.ComponentResource):
         limits = lifecycle.resource_quotas.namespace_limits
         quota = k8s.core.v1.ResourceQuota(
             f"{name}-quota",
-            metadata=object_meta(self._platform, "floe-quota", "quota", self.namespace_name),
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name="floe-quota", namespace=self.namespace_name, labels=platform_labels(self._platform, "quota"),
+                # What the platform runs here, for the quota-fits guardrail (floe_infra/platform/capacity.py).
+                annotations=planned_annotations(self._platform)),
             spec=k8s.core.v1.ResourceQuotaSpecArgs(hard={
                 "pods": str(limits.pods),
                 "requests.cpu": limits.requests_cpu,

@@ -183,7 +183,8 @@ class Orchestration(pulumi.ComponentResource):
             "dagsterDaemon": {
                 "image": {"tag": dep.services.orchestration.image_tag or version},
                 "runCoordinator": {"enabled": True, "type": "QueuedRunCoordinator",
-                                   "config": {"queuedRunCoordinator": {"maxConcurrentRuns": 4}}},
+                                   "config": {"queuedRunCoordinator": {
+                                   "maxConcurrentRuns": dep.services.orchestration.max_concurrent_runs}}},
                 **component,
             },
             "runLauncher": {"type": "K8sRunLauncher", "config": {"k8sRunLauncher": {

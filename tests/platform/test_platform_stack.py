@@ -279,8 +279,15 @@ def test_cube_reads_its_api_secret_and_s3_keys_from_secrets_and_mounts_each_tena
 
 def test_namespace_quota_and_limit_range_come_from_platform_yaml():
     run = demo_run(LOCAL)
-    assert run.named("floe-k8s-quota").inputs["spec"]["hard"] == {
-        "pods": "40", "requests.cpu": "6", "requests.memory": "8Gi", "limits.cpu": "12", "limits.memory": "16Gi"}
+    quota = run.named("floe-k8s-quota").inputs
+    assert quota["spec"]["hard"] == {
+        "pods": "40", "requests.cpu": "6", "requests.memory": "8Gi", "limits.cpu": "16", "limits.memory": "24Gi"}
+    # What the platform runs in the namespace, for the quota-fits guardrail: 12 service pods, one code
+    # server, one run (max_concurrent_runs: 1), plus a rollout's extra pod and a Job.
+    assert quota["metadata"]["annotations"] == {
+        "floe.dev/planned-pods": "16", "floe.dev/planned-requests.cpu": "2750m",
+        "floe.dev/planned-requests.memory": "6592Mi", "floe.dev/planned-limits.cpu": "13750m",
+        "floe.dev/planned-limits.memory": "22528Mi"}
     limits = run.named("floe-k8s-limits").inputs["spec"]["limits"][0]
     assert limits["default"] == {"cpu": "500m", "memory": "768Mi"}
     assert limits["defaultRequest"] == {"cpu": "100m", "memory": "256Mi"}
