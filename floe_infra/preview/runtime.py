@@ -4,6 +4,11 @@ This is Pulumi's documented unit-test path (`pulumi.runtime.set_mocks`), used he
 things: the offline preview (no CLI, no cloud credentials) and the test suite. The recording
 monitor keeps what the mocks alone do not: parent, dependencies, provider, protect and
 retain-on-delete of each resource, with secret inputs still marked as secrets.
+
+Programs run through the public `pulumi.runtime.test`. Two settings have no public setter and are
+set on the SDK's settings module: the project directory a program sees (`get_root_directory`) and
+the reset of the root stack between runs in one process. pyproject.toml pins the SDK to the minor
+version the suites run, so a change there fails the tests, not a user.
 """
 
 from __future__ import annotations
@@ -19,8 +24,6 @@ from typing import Any
 
 import pulumi
 from pulumi.runtime import mocks, rpc, settings
-from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
 
 from floe_infra.platform import generated
 
@@ -157,7 +160,6 @@ class RecordingMonitor(mocks.MockMonitor):
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
         response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
-            mocks._ensure_event_loop()
             self.registered.append(RegisteredResource(
                 urn=response.urn, type=request.type, name=request.name, parent=request.parent,
                 custom=bool(request.custom), inputs=rpc.deserialize_properties(request.object),
@@ -202,20 +204,27 @@ def run_program(
                              organization=ORGANIZATION)
     settings.SETTINGS.root_directory = str(root_directory)
     pulumi.runtime.set_all_config(dict(config or {}), list(secret_keys or []))
-    _sync_await(run_pulumi_func(program))
-    root = settings.get_root_resource()
-    exported = dict(getattr(root, "outputs", {}) or {})
+    def run() -> None:
+        program()  # what a program returns is no Output to wait for
+
+    # The SDK's public test runner: runs the program and waits for every registration it started.
+    pulumi.runtime.test(run)()
     outputs: dict[str, Any] = {}
     secret: set[str] = set()
-    for key, value in exported.items():
-        out = pulumi.Output.from_input(value)
-        outputs[key] = _sync_await(out.future())
-        if _sync_await(out.is_secret()):
-            secret.add(key)
     registrations = {r.urn: r for r in monitor.registered}
-    for urn, reg in monitor.get_registered_resources().items():
-        if urn in registrations:
-            # Through the wire format, as the engine stores state: secrets stay marked as secrets.
-            wire = _sync_await(rpc.serialize_properties(reg.state, {}))
-            registrations[urn].outputs = rpc.deserialize_properties(wire)
+
+    async def collect() -> None:
+        exported = dict(getattr(pulumi.runtime.get_root_resource(), "outputs", {}) or {})
+        for key, value in exported.items():
+            out = pulumi.Output.from_input(value)
+            outputs[key] = await out.future()
+            if await out.is_secret():
+                secret.add(key)
+        for urn, reg in monitor.get_registered_resources().items():
+            if urn in registrations:
+                # Through the wire format, as the engine stores state: secrets stay marked as secrets.
+                wire = await rpc.serialize_properties(reg.state, {})
+                registrations[urn].outputs = rpc.deserialize_properties(wire)
+
+    pulumi.runtime.test(lambda: pulumi.Output.from_input(collect()))()
     return ProgramRun(monitor.registered, outputs, secret)
