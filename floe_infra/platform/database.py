@@ -181,5 +181,5 @@ class Database(pulumi.ComponentResource):
                         volumes=[k8s.core.v1.VolumeArgs(
                             name="scripts",
                             config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(name=script.metadata.name))]))),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=depends, delete_before_replace=True))
+            opts=pulumi.ResourceOptions(parent=self, depends_on=depends))
 

@@ -10,6 +10,7 @@ context exits, also on failure, and `atexit` is a second net for an interpreter 
 from __future__ import annotations
 
 import atexit
+import ctypes
 import datetime
 import ipaddress
 import os
@@ -32,6 +33,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
 START_TIMEOUT_SECONDS = 120
+PR_SET_PDEATHSIG = 1
 STOP_TIMEOUT_SECONDS = 15
 HTTP_TIMEOUT_SECONDS = 5
 SERVICE_CIDR = "10.96.0.0/16"
@@ -39,6 +41,15 @@ POD_CIDR = "10.244.0.1/16"
 NODES = ("kwok-node-0", "kwok-node-1")
 # Static volumes for PersistentVolumeClaims (there is no provisioner): kwok never mounts them.
 VOLUMES = 12
+
+
+def die_with_parent() -> None:
+    """In a child before exec: get SIGTERM when the test process dies, however it dies (Linux).
+
+    Teardown and `atexit` stop servers on failures and normal exits; this covers a test process
+    that is itself killed.
+    """
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def free_port() -> int:
@@ -225,7 +236,8 @@ def _start(plane: ControlPlane, name: str, argv: list[str], env: dict[str, str] 
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("wb") as out:
         popen = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                 start_new_session=True, env={**os.environ, **(env or {})}, cwd=plane.workdir)
+                                 start_new_session=True, env={**os.environ, **(env or {})}, cwd=plane.workdir,
+                                 preexec_fn=die_with_parent)
     process = Process(name, popen, log)
     plane.processes.append(process)
     return process
@@ -327,6 +339,9 @@ def _run(plane: ControlPlane, bin_dir: Path, api_port: int) -> None:
         str(bin_dir / "kwok"), f"--config={plane.workdir / 'kwok.yaml'}", f"--kubeconfig={plane.kubeconfig}",
         "--manage-all-nodes=false", "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
         f"--cidr={POD_CIDR}", "--node-ip=127.0.0.1", f"--server-address=127.0.0.1:{kwok_port}",
+        # Leases renewed every few seconds: without them nodes only report every ~55 s and the node
+        # lifecycle controller marks them NotReady (and every pod unready) between reports.
+        "--node-lease-duration-seconds=40",
     ])
     _wait("kube-controller-manager", _healthy(f"https://127.0.0.1:{kcm_port}/healthz"), plane)
     _wait("kube-scheduler", _healthy(f"https://127.0.0.1:{scheduler_port}/healthz"), plane)

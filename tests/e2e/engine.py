@@ -20,6 +20,8 @@ from typing import Any
 
 import yaml
 
+from tests.e2e.cluster import die_with_parent
+
 COMMAND_TIMEOUT_SECONDS = 1200
 
 
@@ -82,7 +84,8 @@ class Pulumi:
     def run(self, *args: str, cwd: Path, check: bool = True, timeout: float = COMMAND_TIMEOUT_SECONDS) -> Result:
         start = time.monotonic()
         completed = subprocess.run(["pulumi", *args, "--non-interactive"], cwd=cwd, env=self.env(),
-                                   capture_output=True, text=True, timeout=timeout, check=False)
+                                   capture_output=True, text=True, timeout=timeout, check=False,
+                                   preexec_fn=die_with_parent)
         result = Result(tuple(args), completed.returncode, completed.stdout, completed.stderr,
                         time.monotonic() - start)
         self.history.append(result)

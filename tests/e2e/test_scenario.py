@@ -17,7 +17,7 @@ import yaml
 from tests.conftest import REPO
 from tests.e2e.conftest import Clock
 from tests.e2e.kube import Cluster, ObjectRef, declared_objects
-from tests.e2e.world import CREDENTIAL_KEY, NAMESPACE, STACK, World, e2e_world
+from tests.e2e.world import CREDENTIAL_KEY, NAMESPACE, ROOT_SECRET, STACK, World, e2e_world
 
 pytestmark = pytest.mark.e2e
 
@@ -103,6 +103,11 @@ def _changes(preview: dict[str, Any]) -> dict[str, set[str]]:
     return changes
 
 
+def _table_uuid(export: dict[str, Any], name: str) -> str:
+    [table] = [r for r in export["deployment"]["resources"] if r["urn"].endswith(f"::{name}")]
+    return table["outputs"]["table_uuid"]
+
+
 def test_5_drift_is_seen_by_refresh_and_repaired_by_up(step: World, clock: Clock):
     configmap = ObjectRef("v1", "ConfigMap", "floe-dagster-floe-env", NAMESPACE)
     role = ("lakehouse", "layer_gold_reader")
@@ -125,7 +130,11 @@ def test_6_a_change_applies_exactly_itself_and_passes_the_policy_pack(step: Worl
     pipeline = yaml.safe_load(floe.read_text())
     orders = next(t for t in pipeline["tables"] if t["name"] == "orders")
     orders["columns"].append({"name": "channel", "type": "string"})
+    # A rename with renamed_from: the same resource (an alias), the same table, not a new empty one.
+    products = next(t for t in pipeline["tables"] if t["name"] == "products")
+    products.update(name="catalogue", renamed_from="products")
     floe.write_text(yaml.safe_dump(pipeline, sort_keys=False))
+    uuid_before = _table_uuid(step.pipeline.export(), "ecommerce-analytics-tables-bronze-products")
     platform_file = step.workdir / "platform.yaml"
     platform = yaml.safe_load(platform_file.read_text())
     platform["deployment"]["tenants"]["marketing"] = {"writes": ["gold"], "reads": ["silver", "gold"]}
@@ -133,7 +142,8 @@ def test_6_a_change_applies_exactly_itself_and_passes_the_policy_pack(step: Worl
     policy = ("--policy-pack", str(REPO / "policy"))
     with clock("6a platform preview (tenant added, policy pack)"):
         planned = _changes(step.platform.preview("--json", *policy).json())
-    assert planned.pop("update") <= {"floe-orchestration-dagster", "floe-semantic-cube"}
+    # The workspace and Cube's model mounts list the tenant; the quota's plan counts its code server.
+    assert planned.pop("update") <= {"floe-orchestration-dagster", "floe-semantic-cube", "floe-k8s-quota"}
     created = planned.pop("create")
     assert created, "the new tenant's principal, roles, namespace and Secret"
     assert all("marketing" in name for name in created), sorted(created)
@@ -142,15 +152,59 @@ def test_6_a_change_applies_exactly_itself_and_passes_the_policy_pack(step: Worl
         step.platform.up(*policy)
     with clock("6c pipeline preview (column added, policy pack)"):
         planned = _changes(step.pipeline.preview("--json", *policy).json())
-    # The table gains its column; the runtime ConfigMap (it holds floe.yaml) changes in place.
-    assert planned == {"update": {"ecommerce-analytics-tables-bronze-orders", "ecommerce-analytics-runtime-files"}}
+    # The table gains its column, the renamed one is updated in place (no create, no delete), the table set
+    # records both, and the runtime ConfigMap (it holds floe.yaml) changes in place.
+    tables = "ecommerce-analytics-tables"
+    assert planned == {"update": {f"{tables}-bronze-orders", f"{tables}-bronze-catalogue", f"{tables}-set",
+                                  "ecommerce-analytics-runtime-files"}}
     with clock("6d pipeline up"):
         step.pipeline.up(*policy)
     step.pipeline.preview("--expect-no-changes")
+    assert _table_uuid(step.pipeline.export(), "ecommerce-analytics-tables-bronze-catalogue") == uuid_before
 
 
-def test_7_destroy_pipeline_then_platform_leaves_nothing(step: World, clock: Clock):
-    with clock("7a pipeline destroy"):
+def _secret_value(world: World, name: str, key: str) -> str:
+    secret = world.cluster.get(ObjectRef("v1", "Secret", name, NAMESPACE))
+    assert secret is not None, name
+    return base64.b64decode(secret.data[key]).decode()
+
+
+def _digest(world: World, deployment: str) -> str:
+    found = world.cluster.get(ObjectRef("apps/v1", "Deployment", deployment, NAMESPACE))
+    assert found is not None, deployment
+    env = found.spec.template.spec.containers[0].env or []
+    return next(e.value for e in env if e.name == "FLOE_CONFIG_DIGEST")
+
+
+def test_7_rotation_reaches_polaris_and_the_database_and_deletes_after_it_still_work(step: World, clock: Clock):
+    root_before = _secret_value(step, ROOT_SECRET, "CLIENT_SECRET")
+    assert step.polaris.clients["root"] == root_before
+    jobs_before = {j.metadata.name for j in step.cluster.list("batch/v1", "Job", NAMESPACE)}
+    digests_before = {d: _digest(step, d) for d in ("floe-dagster-webserver", "floe-marquez")}
+    platform_file = step.workdir / "platform.yaml"
+    platform = yaml.safe_load(platform_file.read_text())
+    platform["deployment"]["rotate"] = {ROOT_SECRET: 1, "floe-dagster-db": 1}
+    # In the same change: the marketing tenant goes, so its Polaris objects are deleted from state that
+    # holds the root credential of before the rotation.
+    del platform["deployment"]["tenants"]["marketing"]
+    platform_file.write_text(yaml.safe_dump(platform, sort_keys=False))
+    with clock("7 platform up (rotate root and a database password, remove a tenant)"):
+        step.platform.up()
+    root_after = _secret_value(step, ROOT_SECRET, "CLIENT_SECRET")
+    assert root_after != root_before
+    assert step.polaris.clients["root"] == root_after, "Polaris has the new root credential"
+    assert not [p for p in step.polaris.principals if "marketing" in p]
+    new_jobs = {j.metadata.name for j in step.cluster.list("batch/v1", "Job", NAMESPACE)} - jobs_before
+    assert [j for j in new_jobs if j.startswith("floe-postgresql-setup-")], "the roles are set again"
+    assert step.cluster.wait_workloads_ready(NAMESPACE) == []
+    assert _digest(step, "floe-dagster-webserver") != digests_before["floe-dagster-webserver"]
+    assert _digest(step, "floe-marquez") == digests_before["floe-marquez"], "only what reads the secret rolls"
+    step.platform.preview("--expect-no-changes")
+    step.pipeline.preview("--expect-no-changes")
+
+
+def test_8_destroy_pipeline_then_platform_leaves_nothing(step: World, clock: Clock):
+    with clock("8a pipeline destroy"):
         step.pipeline.cmd("destroy", "--yes", "--skip-preview")
     # The pipeline's tables outlive it (no drop_when_removed): the platform refuses to drop namespaces
     # that hold tables until platform.yaml opts in.
@@ -161,9 +215,9 @@ def test_7_destroy_pipeline_then_platform_leaves_nothing(step: World, clock: Clo
     platform = yaml.safe_load(platform_file.read_text())
     platform["deployment"]["allow_table_deletion"] = True
     platform_file.write_text(yaml.safe_dump(platform, sort_keys=False))
-    with clock("7b platform up (allow table deletion)"):
+    with clock("8b platform up (allow table deletion)"):
         step.platform.up()
-    with clock("7c platform destroy"):
+    with clock("8c platform destroy"):
         step.platform.cmd("destroy", "--yes", "--skip-preview")
     leftovers = [f"Namespace {n.metadata.name}" for n in step.cluster.list("v1", "Namespace")
                  if n.metadata.name == NAMESPACE]

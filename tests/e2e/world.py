@@ -54,22 +54,27 @@ CREDENTIAL_KEY = re.compile(r"(?i)password|secret|token|credential|rootuser")
 
 
 class ClusterBootstrappedPolaris(IcebergRestPolaris):
-    """The fake Polaris, its root credential bootstrapped from the platform's Secret as Polaris' pod is.
+    """The fake Polaris, its realm bootstrapped from the platform's Secret as Polaris' pod does.
 
-    Polaris reads `POLARIS_BOOTSTRAP_CREDENTIALS` from the Secret the platform generates; here the
-    fake reads that Secret from the API server when root asks for a token.
+    Polaris reads `POLARIS_BOOTSTRAP_CREDENTIALS` from the Secret the platform generates when it
+    bootstraps a realm, once; afterwards the root credential changes only through the management
+    API (a persistent realm). The fake reads that Secret from the API server the first time root
+    asks for a token after the Secret exists.
     """
 
     def __init__(self, *args: Any, cluster: Cluster, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.cluster = cluster
+        self.bootstrapped = False
 
     def _token(self, raw: bytes) -> Any:
-        secret = self.cluster.get(ObjectRef("v1", "Secret", ROOT_SECRET, NAMESPACE))
-        if secret is not None:
-            _realm, client_id, client_secret = base64.b64decode(
-                secret.data["POLARIS_BOOTSTRAP_CREDENTIALS"]).decode().split(",", 2)
-            self.clients[client_id] = client_secret
+        if not self.bootstrapped:
+            secret = self.cluster.get(ObjectRef("v1", "Secret", ROOT_SECRET, NAMESPACE))
+            if secret is not None:
+                _realm, client_id, client_secret = base64.b64decode(
+                    secret.data["POLARIS_BOOTSTRAP_CREDENTIALS"]).decode().split(",", 2)
+                self.clients[client_id] = client_secret
+                self.bootstrapped = True
         return super()._token(raw)
 
 
