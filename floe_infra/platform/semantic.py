@@ -163,6 +163,7 @@ class Semantic(pulumi.ComponentResource):
                         **({"FLOE_CATALOG_URI": uri} if (uri := args.topology.endpoint("catalog", "rest")) else {})})
         # The chart dereferences duckdb.s3 unconditionally: without it, rendering fails (nil pointer).
         duckdb: dict[str, Any] = {"s3": {}}
+        accounts: dict[str, Any] = {}
         profile_name, secret = self._storage()
         if profile_name is not None:
             profile = platform.storage[profile_name]
@@ -177,7 +178,11 @@ class Semantic(pulumi.ComponentResource):
                 # The chart's secretAccessKeyFromSecret is broken for DuckDB: inject both keys ourselves.
                 env += [secret_env("CUBEJS_DB_DUCKDB_S3_ACCESS_KEY_ID", secret, "AWS_ACCESS_KEY_ID"),
                         secret_env("CUBEJS_DB_DUCKDB_S3_SECRET_ACCESS_KEY", secret, "AWS_SECRET_ACCESS_KEY")]
-        return {
+            elif profile.credentials.mode == CredentialMode.IAM_ROLE and profile.credentials.role_arn:
+                # No keys: the API and the refresh worker reach S3 through the profile's IAM role (IRSA).
+                account = {"create": True, "annotations": {"eks.amazonaws.com/role-arn": profile.credentials.role_arn}}
+                accounts = {"api": {"serviceAccount": account}, "worker": {"serviceAccount": account}}
+        values = {
             "image": {"repository": CUBE_IMAGE.repository, "tag": svc.image_tag or CUBE_IMAGE.tag},
             "config": {
                 "apiPort": 4000,
@@ -197,3 +202,6 @@ class Semantic(pulumi.ComponentResource):
             "api": {"apiCount": 1, "resources": service_resources(platform, "semantic")},
             "worker": {"enabled": True, "resources": service_resources(platform, "semantic")},
         }
+        for component, extra in accounts.items():
+            values[component] |= extra
+        return values

@@ -277,6 +277,16 @@ def test_cube_reads_its_api_secret_and_s3_keys_from_secrets_and_mounts_each_tena
     assert cube["cubestore"] == {"host": "floe-cubestore-router", "port": 3030}
 
 
+def test_prod_cube_reaches_s3_through_the_profiles_iam_role_as_cube_store_does():
+    run = demo_run(PROD)
+    cube, cubestore = values(run, "floe-semantic-cube"), values(run, "floe-semantic-cubestore")
+    role = cubestore["router"]["serviceAccount"]["annotations"]["eks.amazonaws.com/role-arn"]
+    for component in ("api", "worker"):
+        assert cube[component]["serviceAccount"] == {"create": True,
+                                                     "annotations": {"eks.amazonaws.com/role-arn": role}}
+    assert not [e for e in cube["extraEnvVars"] if e["name"].startswith("CUBEJS_DB_DUCKDB_S3_")]
+
+
 def test_namespace_quota_and_limit_range_come_from_platform_yaml():
     run = demo_run(LOCAL)
     quota = run.named("floe-k8s-quota").inputs
