@@ -16,7 +16,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from floe_infra.errors import ContractError
 
-CONTRACT_VERSION = "1.0.0"
+CONTRACT_VERSION = "1.1.0"
+# 1.1: per-tenant identities (Kubernetes ServiceAccount, storage credentials, object names); pipelines
+# need them, so they refuse a 1.0 contract rather than fall back to the platform's shared identities.
+MINIMUM_MINOR = 1
 CONTRACT_OUTPUT = "contract"
 
 
@@ -42,7 +45,8 @@ class StorageEndpoint(_ContractModel):
     endpoint: str = Field(description="S3 endpoint; empty for AWS S3.")
     path_style: bool = Field(description="Path-style S3 requests.")
     credentials_secret: str | None = Field(
-        default=None, description="Secret with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or None (IAM role).")
+        default=None, description="Secret with the platform services' own S3 keys (never a pipeline's: see "
+                                  "TenantContract.storage_credentials_secret), or None (IAM role).")
     role_arn: str | None = Field(default=None, description="IAM role for IRSA, if any.")
 
 
@@ -79,9 +83,21 @@ class TenantContract(_ContractModel):
     service_account: str = Field(description="Polaris principal.")
     principal_role: str = Field(description="Polaris principal role.")
     namespaces: dict[str, list[str]] = Field(description="Layer -> its own namespace levels (written).")
+    locations: dict[str, str] = Field(
+        description="Layer -> its own storage location (s3://bucket/prefix/) in each layer it writes; its tables' "
+                    "location properties must stay inside it.")
     reads: list[str] = Field(description="Layers it reads.")
     writes: list[str] = Field(description="Layers it writes.")
-    credentials_secret: str = Field(description="Secret with its catalog client id and secret.")
+    kubernetes_service_account: str = Field(
+        description="ServiceAccount its code location and run pods run as (RBAC: its own Secrets and ConfigMaps).")
+    credentials_secret: str = Field(
+        description="Secret its pipeline stack writes with its catalog client id and secret (opened from "
+                    "sealed_credentials).")
+    storage_credentials_secret: str | None = Field(
+        default=None, description="Secret with its own S3 keys (the platform's MinIO), or None (IAM role or none).")
+    role_arn: str | None = Field(default=None, description="Its own IAM role (IRSA) on AWS S3, if any.")
+    runtime_configmap: str = Field(description="ConfigMap its pipeline stack writes with its runtime files.")
+    env_configmap: str = Field(description="ConfigMap its pipeline stack writes with its pods' environment.")
     code_location: CodeLocation = Field(description="Its Dagster code location.")
     cube_models_configmap: str = Field(description="ConfigMap the platform's Cube mounts for its models.")
     sealed_credentials: str | None = Field(
@@ -158,6 +174,11 @@ def parse_contract(raw: Any, expected_major: int = int(CONTRACT_VERSION.split(".
     major = version.split(".", 1)[0]
     if not major.isdigit():
         raise ContractError(f"the platform contract has no valid contract_version (got {version!r})")
+    minor = version.split(".")[1] if version.count(".") >= 1 else ""
+    if int(major) == expected_major and minor.isdigit() and int(minor) < MINIMUM_MINOR:
+        raise ContractError(
+            f"the platform stack exports contract version {version}, which predates per-tenant identities "
+            f"({expected_major}.{MINIMUM_MINOR}); run `pulumi up` on the platform stack with this floe-infra first")
     if int(major) != expected_major:
         raise ContractError(
             f"the platform stack exports contract version {version}, but this floe-infra reads contract "

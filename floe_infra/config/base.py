@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import posixpath
 import re
 from typing import Annotated, Any
 
@@ -22,13 +23,22 @@ IPV4_RE = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
 ICEBERG_IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 SEMVER_RE = re.compile(r"^\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.-]+)?$")
 HTTP_URL_RE = re.compile(r"^https?://[A-Za-z0-9._~%-]+(?::\d{1,5})?(?:[/?#]\S*)?$")
+# Every name is bounded: Polaris takes at most 256 characters, Kubernetes 63 (labels) or 253, and a
+# name ends up in role names, object names and messages. Regexes are applied with `fullmatch`, so a
+# trailing newline (which `$` alone lets through) is refused.
+PROFILE_NAME_MAX = 63
+ICEBERG_IDENT_MAX = 128
+HTTP_URL_MAX = 2048
 # A pipeline's name is its tenant's name on the platform: a Kubernetes label in Helm release names such
 # as `code-<name>`, which Helm caps at 53 characters.
 # It starts with a letter: its default Iceberg namespace (the name with '_' for '-') must be an identifier.
 PIPELINE_NAME_MAX = 48
 PIPELINE_NAME_RE = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
-# What `${VAR}` / `${VAR:-default}` look like before expansion: editors see the file unexpanded.
-ENV_REFERENCE_PATTERN = r"\$\{[A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\}"
+# Environment variables platform.yaml may expand (`${FLOE_...}`): CI jobs hold others (passphrases, cloud
+# keys) that must never reach a configuration value, a preview or a PR comment. floe.yaml expands none.
+ENV_PREFIXES = ("FLOE_",)
+# What an allowed `${VAR}` / `${VAR:-default}` looks like before expansion: editors see the file unexpanded.
+ENV_REFERENCE_PATTERN = r"\$\{FLOE_[A-Za-z0-9_]*(?::-[^}]*)?\}"
 
 
 class FloeModel(BaseModel):
@@ -39,7 +49,9 @@ class FloeModel(BaseModel):
 
 def check_profile_name(value: str) -> str:
     """Profile, layer and job names: a letter, then letters, digits, '-' or '_'."""
-    if not PROFILE_NAME_RE.match(value):
+    if len(value) > PROFILE_NAME_MAX:
+        raise ValueError(f"'{value[:PROFILE_NAME_MAX]}…' is longer than {PROFILE_NAME_MAX} characters")
+    if not PROFILE_NAME_RE.fullmatch(value):
         raise ValueError(f"'{value}' is not a valid name: it must start with a letter and contain only "
                          "letters, digits, '-' and '_'")
     return value
@@ -47,7 +59,7 @@ def check_profile_name(value: str) -> str:
 
 def check_kubernetes_name(value: str) -> str:
     """RFC 1123 label: what Kubernetes accepts for namespaces, services and Helm releases."""
-    if len(value) > 63 or not RFC1123_LABEL_RE.match(value):
+    if len(value) > 63 or not RFC1123_LABEL_RE.fullmatch(value):
         raise ValueError(f"'{value}' is not a valid Kubernetes name (RFC 1123 label): use at most 63 "
                          "lowercase letters, digits and '-', starting and ending with a letter or digit")
     return value
@@ -55,7 +67,7 @@ def check_kubernetes_name(value: str) -> str:
 
 def check_pipeline_name(value: str) -> str:
     """A pipeline (tenant) name: the same rule in floe.yaml `name` and platform.yaml `deployment.tenants`."""
-    if len(value) > PIPELINE_NAME_MAX or not PIPELINE_NAME_RE.match(value):
+    if len(value) > PIPELINE_NAME_MAX or not PIPELINE_NAME_RE.fullmatch(value):
         raise ValueError(f"'{value}' is not a valid pipeline name: it names the tenant, its Kubernetes objects and "
                          f"its Helm release, so use at most {PIPELINE_NAME_MAX} lowercase letters, digits and '-', "
                          "starting with a letter and ending with a letter or digit (e.g. 'sales-orders')")
@@ -64,7 +76,7 @@ def check_pipeline_name(value: str) -> str:
 
 def check_http_url(value: str) -> str:
     """An http(s) URL with a host: `http://floe-minio:9000`, `https://polaris.example.com/api/catalog`."""
-    if not HTTP_URL_RE.match(value):
+    if len(value) > HTTP_URL_MAX or not HTTP_URL_RE.fullmatch(value):
         hint = ""
         if "://" not in value:
             hint = f"; did you mean 'http://{value.split('//')[-1]}'?"
@@ -79,7 +91,7 @@ def check_endpoint_url(value: str) -> str:
 
 def check_secret_name(value: str) -> str:
     """RFC 1123 subdomain: a `secret_ref` names a Kubernetes Secret in the platform namespace."""
-    if len(value) > 253 or not RFC1123_SUBDOMAIN_RE.match(value):
+    if len(value) > 253 or not RFC1123_SUBDOMAIN_RE.fullmatch(value):
         raise ValueError(f"secret_ref '{value}' is not a valid Kubernetes Secret name (RFC 1123): use "
                          "lowercase letters, digits, '-' and '.', starting and ending with a letter or digit")
     return value
@@ -90,12 +102,12 @@ def check_bucket_name(value: str) -> str:
     problems = []
     if not 3 <= len(value) <= 63:
         problems.append(f"be 3 to 63 characters long (it has {len(value)})")
-    if not BUCKET_RE.match(value):
+    if not BUCKET_RE.fullmatch(value):
         problems.append("use only lowercase letters, digits, '.' and '-', starting and ending with a "
                         "letter or digit")
     if ".." in value:
         problems.append("not contain '..'")
-    if IPV4_RE.match(value):
+    if IPV4_RE.fullmatch(value):
         problems.append("not look like an IP address")
     if value.startswith(("xn--", "sthree-")) or value.endswith(("-s3alias", "--ol-s3")):
         problems.append("not use the reserved prefixes xn--/sthree- or suffixes -s3alias/--ol-s3")
@@ -106,7 +118,9 @@ def check_bucket_name(value: str) -> str:
 
 def check_iceberg_identifier(value: str) -> str:
     """One level of an Iceberg namespace or a table name, as engines can quote-free reference it."""
-    if not ICEBERG_IDENT_RE.match(value):
+    if len(value) > ICEBERG_IDENT_MAX:
+        raise ValueError(f"'{value[:ICEBERG_IDENT_MAX]}…' is longer than {ICEBERG_IDENT_MAX} characters")
+    if not ICEBERG_IDENT_RE.fullmatch(value):
         raise ValueError(f"'{value}' is not a valid Iceberg identifier: use letters, digits and '_', "
                          "not starting with a digit")
     return value
@@ -152,9 +166,31 @@ def check_public_key(value: str) -> str:
     return value
 
 
+PROJECT_PATH_MAX = 1024
+_WINDOWS_DRIVE_RE = re.compile(r"^[A-Za-z]:")
+
+
+def check_project_path(value: str) -> str:
+    """A path inside the pipeline's project: relative, '/'-separated, never climbing out with '..'.
+
+    Symlinks can only be judged on disk: whoever reads the path resolves it and checks again.
+    """
+    if not value or len(value) > PROJECT_PATH_MAX:
+        raise ValueError(f"a path of 1 to {PROJECT_PATH_MAX} characters is needed here")
+    if any(ord(c) < 32 or c == "\\" for c in value):
+        raise ValueError(f"'{value}' holds a backslash or a control character: write the path with '/'")
+    if value.startswith("/") or _WINDOWS_DRIVE_RE.match(value):
+        raise ValueError(f"'{value}' is absolute: write it relative to floe.yaml (paths stay inside the pipeline's "
+                         "project)")
+    if posixpath.normpath(value).split("/")[0] == "..":
+        raise ValueError(f"'{value}' leads out of the pipeline's project (relative to floe.yaml): files outside it "
+                         "would be published with the pipeline; move them into the project")
+    return value
+
+
 def check_semver(value: str) -> str:
     """Semantic version `MAJOR.MINOR.PATCH`."""
-    if not SEMVER_RE.match(value):
+    if len(value) > 64 or not SEMVER_RE.fullmatch(value):
         raise ValueError(f"'{value}' is not a semantic version; write it as MAJOR.MINOR.PATCH, e.g. \"1.0.0\"")
     return value
 
@@ -167,7 +203,8 @@ def _schema_pattern(regex: re.Pattern[str] | str, **extra: int) -> WithJsonSchem
                                      {"type": "string", "pattern": ENV_REFERENCE_PATTERN}]})
 
 
-ProfileName = Annotated[str, AfterValidator(check_profile_name), _schema_pattern(PROFILE_NAME_RE)]
+ProfileName = Annotated[str, AfterValidator(check_profile_name),
+                        _schema_pattern(PROFILE_NAME_RE, maxLength=PROFILE_NAME_MAX)]
 KubernetesName = Annotated[
     str, AfterValidator(check_kubernetes_name), _schema_pattern(RFC1123_LABEL_RE, maxLength=63)
 ]
@@ -178,12 +215,15 @@ SecretName = Annotated[
     str, AfterValidator(check_secret_name), _schema_pattern(RFC1123_SUBDOMAIN_RE, maxLength=253)
 ]
 BucketName = Annotated[str, AfterValidator(check_bucket_name), _schema_pattern(BUCKET_RE)]
-IcebergIdentifier = Annotated[str, AfterValidator(check_iceberg_identifier), _schema_pattern(ICEBERG_IDENT_RE)]
+IcebergIdentifier = Annotated[str, AfterValidator(check_iceberg_identifier),
+                              _schema_pattern(ICEBERG_IDENT_RE, maxLength=ICEBERG_IDENT_MAX)]
 SemVer = Annotated[str, AfterValidator(check_semver), _schema_pattern(SEMVER_RE)]
-HttpUrl = Annotated[str, AfterValidator(check_http_url), _schema_pattern(HTTP_URL_RE)]
+HttpUrl = Annotated[str, AfterValidator(check_http_url), _schema_pattern(HTTP_URL_RE, maxLength=HTTP_URL_MAX)]
 # A storage endpoint: empty for AWS S3 itself, else the URL of an S3-compatible service.
 EndpointUrl = Annotated[str, AfterValidator(check_endpoint_url),
                         _schema_pattern(f"^$|{HTTP_URL_RE.pattern}")]
+ProjectPath = Annotated[str, AfterValidator(check_project_path),
+                        WithJsonSchema({"type": "string", "minLength": 1, "maxLength": PROJECT_PATH_MAX})]
 PublicKey = Annotated[str, AfterValidator(check_public_key),
                       _schema_pattern(r"^[A-Za-z0-9+/]{43}=$")]
 

@@ -69,6 +69,23 @@ def secret_value_kind(value: str) -> str | None:
     return None
 
 
+def credential_field(key: str) -> bool:
+    """Whether a field holds or names a credential: a credential-like key, or a `secret_ref`."""
+    return credential_key(key) or key == "secret_ref" or key.endswith("_secret_ref")
+
+
+# Sections named like credentials whose fields are settings (mode, role_arn, scope), not secrets.
+_CREDENTIAL_SECTIONS = frozenset({"credentials"})
+
+
+def sensitive(path: Path_, value: Any) -> bool:
+    """Whether an error about `value` at `path` must not repeat the value: it sits in (or under) a
+    credential field, or it looks like a secret itself."""
+    if any(isinstance(part, str) and part not in _CREDENTIAL_SECTIONS and credential_field(part) for part in path):
+        return True
+    return isinstance(value, str) and secret_value_kind(value) is not None
+
+
 def _walk(data: Any, path: Path_) -> Iterator[tuple[Path_, Any]]:
     yield path, data
     if isinstance(data, dict):
@@ -101,8 +118,7 @@ def scan_pipeline(doc: SourceDocument) -> list[Problem]:
 
     def visit(value: Any, path: Path_) -> None:
         key = path[-1] if path and isinstance(path[-1], str) else None
-        named_credential = key is not None and (
-            credential_key(key) or key == "secret_ref" or key.endswith("_secret_ref"))
+        named_credential = key is not None and credential_field(key)
         if named_credential and value is not None and not isinstance(value, bool):
             problems.append(doc.problem(path, f"'{key}' is a credential; floe.yaml holds none. The "
                                         "platform team provides credentials through platform.yaml; "

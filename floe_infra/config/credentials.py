@@ -19,7 +19,7 @@ IAM_ROLE_ARN_RE = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
 
 def check_role_arn(value: str) -> str:
     """An IAM role ARN, `arn:aws:iam::<12-digit account>:role/<name>`."""
-    if not IAM_ROLE_ARN_RE.match(value):
+    if not IAM_ROLE_ARN_RE.fullmatch(value):
         raise ValueError(f"'{value}' is not an IAM role ARN (arn:aws:iam::123456789012:role/name)")
     return value
 

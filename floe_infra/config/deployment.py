@@ -9,11 +9,12 @@ a platform.yaml without the section deploy a complete, small platform.
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Self
 from urllib.parse import urlsplit
 
-from pydantic import Field, TypeAdapter, ValidationError, model_validator
+from pydantic import AfterValidator, Field, TypeAdapter, ValidationError, model_validator
 
 from floe_infra.config.base import (
     PIPELINE_NAME_MAX,
@@ -166,10 +167,14 @@ class TenantConfig(FloeModel):
                     "defaults to the tenant name with '-' as '_'.",
     )
     writes: list[ProfileName] | None = Field(
-        default=None, description="Layers the tenant writes (its own namespace in each); default all."
+        default=None,
+        description="Layers the tenant writes (its own namespace in each). Unset or empty: none (least privilege; "
+                    "floe-infra warns).",
     )
     reads: list[ProfileName] | None = Field(
-        default=None, description="Layers the tenant reads (every tenant's tables in them); default all."
+        default=None,
+        description="Layers the tenant reads (every tenant's tables in them). Unset or empty: none (least "
+                    "privilege; floe-infra warns).",
     )
     code_server_port: int = Field(default=3030, ge=1, le=65535, description="gRPC port of its code server.")
     public_key: PublicKey | None = Field(
@@ -181,6 +186,32 @@ class TenantConfig(FloeModel):
         default=0, ge=0,
         description="Bump to rotate the tenant's catalog credentials on the next `pulumi up`.",
     )
+
+
+OIDC_PROVIDER_ARN_RE = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:oidc-provider/[A-Za-z0-9.-]+(/[A-Za-z0-9._-]+)*$")
+
+
+def check_oidc_provider_arn(value: str) -> str:
+    """An IAM OIDC identity provider ARN, as EKS shows it for IRSA."""
+    if len(value) > 2048 or not OIDC_PROVIDER_ARN_RE.fullmatch(value):
+        raise ValueError(f"'{value}' is not an IAM OIDC provider ARN (arn:aws:iam::123456789012:oidc-provider/"
+                         "oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE)")
+    return value
+
+
+class WorkloadIdentityConfig(FloeModel):
+    """How pods get cloud identities of their own: each tenant one IAM role (IRSA) on AWS."""
+
+    oidc_provider_arn: Annotated[str, AfterValidator(check_oidc_provider_arn)] | None = Field(
+        default=None,
+        description="The EKS cluster's IAM OIDC provider: each tenant's IAM role trusts it for the tenant's "
+                    "Kubernetes ServiceAccount only. Needed when tenants use layers on AWS S3 with iam_role.",
+    )
+
+    @property
+    def issuer(self) -> str | None:
+        """The provider's issuer host and path (`oidc.eks.<region>.amazonaws.com/id/<ID>`), the condition key prefix."""
+        return self.oidc_provider_arn.split(":oidc-provider/", 1)[1] if self.oidc_provider_arn else None
 
 
 ChartName = Literal["minio", "polaris", "jaeger", "dagster", "dagster-user-deployments", "cube", "cubestore"]
@@ -247,6 +278,10 @@ class DeploymentConfig(FloeModel):
         json_schema_extra={"propertyNames": {"pattern": PIPELINE_NAME_RE.pattern, "maxLength": PIPELINE_NAME_MAX}},
         description="Pipelines hosted by this platform, by pipeline name (floe.yaml `name`). Onboarding a "
                     "pipeline is one entry here.",
+    )
+    workload_identity: WorkloadIdentityConfig = Field(
+        default_factory=WorkloadIdentityConfig,
+        description="Cloud identities of the tenants' pods (AWS: one IRSA role per tenant).",
     )
     allow_table_deletion: bool = Field(
         default=False,

@@ -17,7 +17,7 @@ _TIMEZONES = frozenset(available_timezones()) | {"UTC"}
 
 def check_quantity(value: str) -> str:
     """A Kubernetes resource quantity such as `500m`, `2`, `512Mi`."""
-    if not QUANTITY_RE.match(value):
+    if not QUANTITY_RE.fullmatch(value):
         raise ValueError(f"'{value}' is not a Kubernetes quantity (e.g. 500m, 2, 512Mi, 4Gi)")
     return value
 

@@ -1,8 +1,9 @@
 """Load platform.yaml and floe.yaml into validated models, reporting every problem with its place.
 
-The pipeline is: read bytes -> parse (limits, duplicate keys, `${VAR}` expansion) -> credential
-scan -> pydantic validation -> cross-field checks -> cross-file checks. Each stage collects all of
-its problems; a `ConfigError` carries them all, sorted by file and position.
+The pipeline is: read bytes -> parse (limits, duplicate keys, `${FLOE_*}` expansion in platform.yaml
+only) -> credential scan -> pydantic validation -> cross-field checks -> cross-file checks. Each
+stage collects all of its problems; a `ConfigError` carries them all, sorted by file and position.
+Messages never repeat a value written in a credential field, nor a value that looks like a secret.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from floe_infra.config import checks, credential_scan
+from floe_infra.config.base import ENV_PREFIXES
 from floe_infra.config.pipeline import PipelineConfig
 from floe_infra.config.platform import PlatformConfig
 from floe_infra.config.schema import unwrap_annotation
@@ -29,14 +31,24 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 
 @dataclass(frozen=True)
 class Loaded(Generic[ModelT]):
-    """A validated model and the document it came from (for locating later findings)."""
+    """A validated model, the document it came from (for locating later findings) and its warnings.
+
+    Attributes:
+        config: The validated model.
+        document: The parsed file.
+        warnings: Located findings that do not stop a deployment but deserve a look (a tenant granted
+            nothing, say); the CLI prints them and the programs log them.
+    """
 
     config: ModelT
     document: SourceDocument
+    warnings: tuple[Problem, ...] = ()
 
 
-def read_document(file: Path, env: Mapping[str, str] | None = None) -> tuple[SourceDocument | None, list[Problem]]:
-    """Read and parse one YAML file; never raises for bad content."""
+def read_document(file: Path, env: Mapping[str, str] | None = None,
+                  prefixes: tuple[str, ...] = ()) -> tuple[SourceDocument | None, list[Problem]]:
+    """Read and parse one YAML file, expanding `${VAR}` from `env` for the `prefixes` only (None: nothing);
+    never raises for bad content."""
     try:
         raw = file.read_bytes()
     except FileNotFoundError:
@@ -45,17 +57,17 @@ def read_document(file: Path, env: Mapping[str, str] | None = None) -> tuple[Sou
         return None, [Problem(file, 0, 0, "", "is a directory, not a YAML file")]
     except OSError as exc:
         return None, [Problem(file, 0, 0, "", f"cannot read: {exc.strerror}")]
-    return parse_yaml(file, raw, os.environ if env is None else env)
+    return parse_yaml(file, raw, env, prefixes)
 
 
 def _load(
-    file: Path,
+    doc: SourceDocument | None,
+    problems: list[Problem],
     model: type[ModelT],
     scan: Callable[[SourceDocument], list[Problem]],
     rules: Iterable[Callable[[ModelT], Iterable[checks.Finding]]],
-    env: Mapping[str, str] | None,
+    advice: Iterable[Callable[[ModelT], Iterable[checks.Finding]]] = (),
 ) -> Loaded[ModelT]:
-    doc, problems = read_document(file, env)
     if doc is None:
         raise ConfigError(problems)
     problems += scan(doc)
@@ -67,25 +79,30 @@ def _load(
         problems += [doc.problem(path, message) for path, message in rule(config)]
     if problems:
         raise ConfigError(problems)
-    return Loaded(config, doc)
+    warnings = tuple(doc.problem(path, message) for rule in advice for path, message in rule(config))
+    return Loaded(config, doc, warnings)
 
 
 def load_platform(file: Path, env: Mapping[str, str] | None = None) -> Loaded[PlatformConfig]:
-    """Load and validate a platform.yaml.
+    """Load and validate a platform.yaml, expanding `${FLOE_*}` from `env` (default: this process's environment).
 
     Raises:
         ConfigError: With every problem found in the file.
     """
-    return _load(Path(file), PlatformConfig, credential_scan.scan_platform, checks.PLATFORM_CHECKS, env)
+    doc, problems = read_document(Path(file), os.environ if env is None else env, ENV_PREFIXES)
+    return _load(doc, problems, PlatformConfig, credential_scan.scan_platform, checks.PLATFORM_CHECKS,
+                 checks.PLATFORM_ADVICE)
 
 
-def load_pipeline(file: Path, env: Mapping[str, str] | None = None) -> Loaded[PipelineConfig]:
-    """Load and validate a floe.yaml on its own (no platform cross-checks).
+def load_pipeline(file: Path) -> Loaded[PipelineConfig]:
+    """Load and validate a floe.yaml on its own (no platform cross-checks). Nothing in it is expanded from the
+    environment: `${VAR}` stays as written (floe-runtime may expand it in the pipeline's own pods).
 
     Raises:
         ConfigError: With every problem found in the file.
     """
-    return _load(Path(file), PipelineConfig, credential_scan.scan_pipeline, checks.PIPELINE_CHECKS, env)
+    doc, problems = read_document(Path(file))
+    return _load(doc, problems, PipelineConfig, credential_scan.scan_pipeline, checks.PIPELINE_CHECKS)
 
 
 def load_configuration(
@@ -105,7 +122,7 @@ def load_configuration(
         problems += exc.problems
     for file in pipeline_files:
         try:
-            pipelines.append(load_pipeline(file, env))
+            pipelines.append(load_pipeline(file))
         except ConfigError as exc:
             problems += exc.problems
     if platform is not None:
@@ -121,11 +138,15 @@ def load_configuration(
 
 
 def validation_problems(doc: SourceDocument, exc: ValidationError, model: type[BaseModel]) -> list[Problem]:
-    """Turn pydantic's errors into located problems, merging the alternatives of a union."""
+    """Turn pydantic's errors into located problems, merging the alternatives of a union.
+
+    A value in a credential field (`client_secret`, `secret_ref`, `password`, ...), or any value that
+    looks like a secret, is never repeated: terminals and CI logs keep what errors print.
+    """
     grouped: dict[tuple[Path_, bool], list[str]] = {}
     for error in exc.errors(include_url=False):
         shown, kind = _resolve(doc.data, error["loc"], error["type"])
-        message = _message(error, model, shown)
+        message = _message(error, model, shown, redact=credential_scan.sensitive(shown, error.get("input")))
         # Unknown fields and bad mapping keys (pydantic's `[key]` step) are reported at the key itself.
         at_key = kind == "extra_forbidden" or "[key]" in error["loc"]
         grouped.setdefault((shown, at_key), []).append(message)
@@ -157,13 +178,16 @@ def _resolve(data: Any, loc: tuple[int | str, ...], kind: str) -> tuple[Path_, s
     return tuple(path), kind
 
 
-def _describe(value: Any) -> str:
+def _describe(value: Any, redact: bool = False) -> str:
     if isinstance(value, dict):
         return "a mapping"
     if isinstance(value, list):
         return "a list"
     if value is None:
         return "nothing (null)"
+    if redact:
+        kind = "a boolean" if isinstance(value, bool) else "a number" if isinstance(value, int | float) else "a string"
+        return f"{kind} (not shown: it may be a credential)"
     if isinstance(value, bool):
         return f"the boolean {str(value).lower()}"
     if isinstance(value, int | float):
@@ -172,7 +196,7 @@ def _describe(value: Any) -> str:
     return f"'{text[:60]}…'" if len(text) > 60 else f"'{text}'"
 
 
-def _message(error: Any, model: type[BaseModel], shown: Path_) -> str:
+def _message(error: Any, model: type[BaseModel], shown: Path_, *, redact: bool = False) -> str:
     kind, given = error["type"], error.get("input")
     if kind == "missing":
         return "required field is missing"
@@ -185,22 +209,32 @@ def _message(error: Any, model: type[BaseModel], shown: Path_) -> str:
             hint = f"; did you mean '{close[0]}'?" if close else f"; allowed: {', '.join(sorted(allowed))}"
         return f"unknown field '{key}'{hint}"
     if kind in ("dict_type", "model_type", "model_attributes_type"):
-        return f"expected a mapping, got {_describe(given)}"
+        return f"expected a mapping, got {_describe(given, redact)}"
     if kind == "list_type":
-        return f"expected a list, got {_describe(given)}"
+        return f"expected a list, got {_describe(given, redact)}"
     if kind == "string_type":
-        return f"expected a string, got {_describe(given)}"
+        return f"expected a string, got {_describe(given, redact)}"
     if kind in ("int_type", "int_parsing", "int_from_float"):
-        return f"expected a whole number, got {_describe(given)}"
+        return f"expected a whole number, got {_describe(given, redact)}"
     if kind in ("bool_type", "bool_parsing"):
-        return f"expected true or false, got {_describe(given)}"
+        return f"expected true or false, got {_describe(given, redact)}"
     if kind == "value_error":
-        return str(error["msg"]).removeprefix("Value error, ")
+        text = str(error["msg"]).removeprefix("Value error, ")
+        return _without_value(text, given) if redact else text
     text = str(error["msg"])
     if kind in ("enum", "literal_error", "greater_than_equal", "less_than_equal", "string_too_short",
                 "string_too_long", "too_short", "too_long", "string_pattern_mismatch"):
-        text = f"{text}; got {_describe(given)}"
+        text = f"{text}; got {_describe(given, redact)}"
     return text[0].lower() + text[1:] if text else text
+
+
+def _without_value(text: str, given: Any) -> str:
+    """A message without the value it quotes (the check_* rules quote what they refuse as '<value>')."""
+    if not isinstance(given, str) or not given:
+        return text
+    text = text.replace(f"'{given}'", "the value (not shown: it may be a credential)")
+    # Unquoted too, unless so short that the words around it would be cut up.
+    return text.replace(given, "<not shown>") if len(given) >= 8 else text
 
 
 def _allowed_fields(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:

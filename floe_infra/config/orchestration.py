@@ -18,21 +18,21 @@ CRON_FIELD_RE = re.compile(r"^[0-9A-Za-z*,/?#LW-]+$")
 
 def check_module_path(value: str) -> str:
     """A Python module path such as `package.module`."""
-    if not MODULE_PATH_RE.match(value):
+    if not MODULE_PATH_RE.fullmatch(value):
         raise ValueError(f"'{value}' is not a Python module path (package.module)")
     return value
 
 
 def check_function_path(value: str) -> str:
     """A `module.function` reference."""
-    if not FUNCTION_PATH_RE.match(value):
+    if not FUNCTION_PATH_RE.fullmatch(value):
         raise ValueError(f"'{value}' is not a module.function reference")
     return value
 
 
 def check_identifier(value: str) -> str:
     """Job, schedule and sensor names: a letter, then letters, digits and '_'."""
-    if not IDENTIFIER_RE.match(value):
+    if not IDENTIFIER_RE.fullmatch(value):
         raise ValueError(f"'{value}' is not a valid name: use a letter, then letters, digits and '_'")
     return value
 
@@ -40,7 +40,7 @@ def check_identifier(value: str) -> str:
 def check_cron(value: str) -> str:
     """A 5- or 6-field cron expression."""
     fields = value.split()
-    if len(fields) not in (5, 6) or not all(CRON_FIELD_RE.match(f) for f in fields):
+    if len(fields) not in (5, 6) or not all(CRON_FIELD_RE.fullmatch(f) for f in fields):
         raise ValueError(f"'{value}' is not a cron expression with 5 or 6 fields, e.g. '*/5 * * * *'")
     return value
 

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from floe_infra.config.base import FloeModel, PipelineName, ProfileName, RuntimeSection, SemVer
+from floe_infra.config.base import FloeModel, PipelineName, ProfileName, ProjectPath, RuntimeSection, SemVer
 from floe_infra.config.orchestration import OrchestrationConfig
 from floe_infra.config.tables import TableConfig
 
@@ -15,7 +15,7 @@ class TransformConfig(FloeModel):
     """A transformation step (dbt)."""
 
     type: Literal["dbt"] = Field(description="Transform kind; only dbt.")
-    path: str = Field(min_length=1, description="dbt project directory, relative to floe.yaml.")
+    path: ProjectPath = Field(description="dbt project directory, relative to floe.yaml (inside the project).")
     target: str | None = Field(default=None, description="dbt target name.")
 
 
@@ -23,8 +23,8 @@ class ConsumptionConfig(FloeModel):
     """The semantic layer (Cube) over this pipeline's marts."""
 
     enabled: bool = Field(default=False, description="Publish the pipeline's Cube models.")
-    models_path: str = Field(
-        default="semantic", min_length=1, description="Directory of Cube model files, relative to floe.yaml."
+    models_path: ProjectPath = Field(
+        default="semantic", description="Directory of Cube model files, relative to floe.yaml (inside the project)."
     )
     dev_mode: bool = Field(default=False, description="Cube Playground, for development.")
     pre_aggregations: RuntimeSection | None = Field(default=None, description="Pre-aggregations, for floe-runtime.")

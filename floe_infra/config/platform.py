@@ -10,7 +10,7 @@ from floe_infra.config.compute import ComputeProfile
 from floe_infra.config.deployment import DeploymentConfig
 from floe_infra.config.infrastructure import InfrastructureConfig
 from floe_infra.config.layers import LayerConfig
-from floe_infra.config.observability import ObservabilityConfig
+from floe_infra.config.observability import ComputeLogManager, ComputeLogsConfig, ObservabilityConfig
 from floe_infra.config.security import SecurityConfig
 from floe_infra.config.storage import StorageProfile
 
@@ -62,3 +62,13 @@ class PlatformConfig(FloeModel):
             supported = ", ".join(v + ".x" for v in SUPPORTED_PLATFORM_VERSIONS)
             raise ValueError(f"platform.yaml version {value} is not supported; floe-infra reads {supported}")
         return value
+
+    @property
+    def s3_compute_logs(self) -> ComputeLogsConfig | None:
+        """Dagster's S3 compute logs: platform.yaml's settings, or S3 on the `default` storage profile, or none."""
+        logs = self.observability.compute_logs
+        if logs is None:
+            logs = ComputeLogsConfig() if "default" in self.storage else None
+        if logs is None or not logs.enabled or logs.manager_type != ComputeLogManager.S3:
+            return None
+        return logs

@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from floe_infra.config.base import ENV_REFERENCE_PATTERN
 from floe_infra.config.pipeline import PipelineConfig
 from floe_infra.config.platform import PlatformConfig
 
@@ -22,9 +23,25 @@ def json_schemas() -> dict[str, dict[str, Any]]:
     out = {}
     for name, model in SCHEMA_FILES.items():
         schema = model.model_json_schema()
+        if model is PipelineConfig:
+            # floe.yaml expands no `${VAR}`: the name rules alone (the loader sees the text as written).
+            schema = _without_env_references(schema)
         out[name] = {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": _TITLES[name], **{
             k: v for k, v in schema.items() if k != "title"}}
     return out
+
+
+def _without_env_references(node: Any) -> Any:
+    """A schema with the `${VAR}` alternative of every `anyOf` pattern pair removed (see `_schema_pattern`)."""
+    if isinstance(node, list):
+        return [_without_env_references(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    alternatives = node.get("anyOf")
+    if isinstance(alternatives, list) and {"type": "string", "pattern": ENV_REFERENCE_PATTERN} in alternatives:
+        rest = [alt for alt in alternatives if alt != {"type": "string", "pattern": ENV_REFERENCE_PATTERN}]
+        node = {**{k: v for k, v in node.items() if k != "anyOf"}, **(rest[0] if len(rest) == 1 else {"anyOf": rest})}
+    return {key: _without_env_references(value) for key, value in node.items()}
 
 
 def write_schemas(directory: Path) -> list[Path]:

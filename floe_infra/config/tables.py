@@ -30,12 +30,12 @@ def check_type_name(value: str) -> str:
     text = value.strip().lower()
     if text in PRIMITIVE_TYPES or text in NESTED_TYPES:
         return text
-    if match := DECIMAL_RE.match(text):
+    if match := DECIMAL_RE.fullmatch(text):
         precision, scale = int(match.group(1)), int(match.group(2))
         if not 1 <= precision <= 38 or scale > precision:
             raise ValueError(f"'{value}': decimal precision must be 1..38 and scale at most the precision")
         return f"decimal({precision},{scale})"
-    if match := FIXED_RE.match(text):
+    if match := FIXED_RE.fullmatch(text):
         if int(match.group(1)) < 1:
             raise ValueError(f"'{value}': fixed length must be at least 1")
         return f"fixed[{int(match.group(1))}]"
@@ -48,7 +48,7 @@ def check_type_name(value: str) -> str:
 def check_transform(value: str) -> str:
     """A partition transform: identity, year, month, day, hour, bucket[N], truncate[W]."""
     text = value.strip().lower().replace(" ", "")
-    match = TRANSFORM_RE.match(text)
+    match = TRANSFORM_RE.fullmatch(text)
     if not match:
         raise ValueError(f"'{value}' is not a partition transform; use identity, year, month, day, hour, "
                          "bucket[N] or truncate[W]")

@@ -5,6 +5,9 @@ PyYAML's loaders throw away positions and expand aliases blindly. Here the docum
 explicit walk that enforces the limits hostile input needs: file size, nesting depth, alias
 expansion budget, duplicate keys, and string keys only. Positions are kept per path so that
 validation errors can point at `FILE:LINE:COLUMN`.
+
+`${VAR}` expansion is opt-in per file and per variable: the caller names the variable prefixes a
+file may expand (platform.yaml: `FLOE_*`); without them (floe.yaml) text is left exactly as written.
 """
 
 from __future__ import annotations
@@ -92,9 +95,11 @@ class _StopWalkError(Exception):
 
 
 class _Converter:
-    def __init__(self, doc: SourceDocument, env: Mapping[str, str], budget: int) -> None:
+    def __init__(self, doc: SourceDocument, env: Mapping[str, str] | None, prefixes: tuple[str, ...],
+                 budget: int) -> None:
         self.doc = doc
         self.env = env
+        self.prefixes = prefixes
         self.budget = budget
         self.seen: set[int] = set()
         self.problems: list[Problem] = []
@@ -170,17 +175,24 @@ class _Converter:
         except (ValueError, yaml.YAMLError) as exc:
             self.fail(node, path, f"invalid {node.tag.rsplit(':', 1)[-1]} value: {exc}")
             return None
-        if isinstance(value, str) and "$" in value:
-            value = self.expand(node, path, value)
+        if self.env is not None and isinstance(value, str) and "$" in value:
+            value = self.expand(node, path, value, self.env)
         return value
 
-    def expand(self, node: ScalarNode, path: Path_, text: str) -> str:
+    def expand(self, node: ScalarNode, path: Path_, text: str, env: Mapping[str, str]) -> str:
         def substitute(match: re.Match[str]) -> str:
             if match.group(0) == "$$":
                 return "$"
             name, default = match.group(1), match.group(2)
-            if name in self.env:
-                return self.env[name]
+            if not name.startswith(self.prefixes):
+                allowed = ", ".join(f"{p}*" for p in self.prefixes)
+                self.fail(node, path, f"${{{name}}} is not expanded: only {allowed} environment variables are, so "
+                          "that no other variable of the machine or CI job (a passphrase, a cloud key) can reach a "
+                          f"value, a preview or a PR comment; use a {self.prefixes[0]}... variable, or write $${{...}} "
+                          "for a literal '${'")
+                return match.group(0)
+            if name in env:
+                return env[name]
             if default is not None:
                 return default
             self.fail(node, path, f"environment variable {name} is not set; set it, or give a default "
@@ -220,13 +232,15 @@ def _decode(file: Path, raw: bytes) -> str | Problem:
                        "save it as UTF-8")
 
 
-def parse_yaml(file: Path, raw: bytes, env: Mapping[str, str]) -> tuple[SourceDocument | None, list[Problem]]:
+def parse_yaml(file: Path, raw: bytes, env: Mapping[str, str] | None = None,
+               prefixes: tuple[str, ...] = ()) -> tuple[SourceDocument | None, list[Problem]]:
     """Parse one YAML document into a `SourceDocument`.
 
     Args:
         file: Path used in error messages.
         raw: The file's bytes.
-        env: Environment used for `${VAR}` and `${VAR:-default}` expansion.
+        env: Environment for `${VAR}` and `${VAR:-default}` expansion; None expands nothing (and keeps `$$`).
+        prefixes: The only variable name prefixes `env` may expand; any other `${VAR}` is a problem.
 
     Returns:
         The document (None when it could not be parsed at all) and the problems found.
@@ -257,7 +271,7 @@ def parse_yaml(file: Path, raw: bytes, env: Mapping[str, str]) -> tuple[SourceDo
     doc = SourceDocument(file=file, data=None)
     if root is None:
         return None, [Problem(file, 1, 1, "", "file is empty; it must hold a mapping")]
-    converter = _Converter(doc, env, budget=max(MIN_ALIAS_BUDGET, len(raw) // 8))
+    converter = _Converter(doc, env, prefixes, budget=max(MIN_ALIAS_BUDGET, len(raw) // 8))
     try:
         doc.data = converter.convert(root, (), 0)
     except _StopWalkError:

@@ -62,7 +62,7 @@ def contract_view(contract: PlatformContract) -> PlatformView:
     return PlatformView(
         name=f"platform '{contract.platform}' ({contract.environment})", storage=contract.storage,
         catalogs=contract.catalogs, compute=contract.compute, layers=contract.layers,
-        tenants={name: HostedTenant(t.service_account, t.principal_role, list(t.namespaces))
+        tenants={name: HostedTenant(t.service_account, t.principal_role, list(t.writes), t.locations)
                  for name, t in contract.tenants.items()},
         orchestration=contract.dagster is not None, semantic=bool(contract.endpoints.cube_api))
 

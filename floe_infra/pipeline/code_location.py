@@ -4,8 +4,11 @@ The platform's webserver already lists this location in its workspace (host and 
 `code-<pipeline>`, the port from the contract), so the release only has to bring the gRPC code
 server up under that name. `includeConfigInLaunchedRuns` hands the same ConfigMaps, Secrets,
 volumes and resources to every run pod the platform's K8sRunLauncher starts for this location.
-The release reuses the platform's Dagster service account and PostgreSQL Secret (by name) and
-creates no RBAC of its own: the code server only serves definitions.
+The code server and every run it launches run as the tenant's own ServiceAccount (created by the
+platform with RBAC to read only the tenant's Secrets and ConfigMaps, and a NetworkPolicy), with the
+tenant's own catalog and storage Secrets; the release creates no ServiceAccount and no RBAC. The
+one platform Secret they read is Dagster's PostgreSQL password: Dagster OSS run workers write to the
+shared instance database (docs/security.md).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from floe_infra.config.deployment import ChartSource
 from floe_infra.errors import FloeError
 from floe_infra.pipeline.binding import PipelineBinding
 from floe_infra.pipeline.labels import pipeline_chart_labels
-from floe_infra.pipeline.runtime_config import MOUNT_PATH, RuntimeConfiguration, env_configmap, files_configmap
+from floe_infra.pipeline.runtime_config import MOUNT_PATH, RuntimeConfiguration
 from floe_infra.platform.helm import release_args
 from floe_infra.platform.kubernetes import config_digest_env
 from floe_infra.versions import DAGSTER_USER_DEPLOYMENTS_CHART
@@ -60,13 +63,13 @@ class ImageRef:
         slash = name.rfind("/")
         if ":" in name[slash + 1:]:
             name, _, tag = name.rpartition(":")
-        if not _REPOSITORY_RE.match(name):
+        if not _REPOSITORY_RE.fullmatch(name):
             raise FloeError(f"floe:image '{text}' is not an image reference (registry/repository:tag)")
         if digest:
-            if not _DIGEST_RE.match(digest):
+            if not _DIGEST_RE.fullmatch(digest):
                 raise FloeError(f"floe:image '{text}' has a malformed digest (expected sha256:<64 hex digits>)")
             return cls(name, None, digest)
-        if tag is None or not _TAG_RE.match(tag):
+        if tag is None or not _TAG_RE.fullmatch(tag):
             raise FloeError(f"floe:image '{text}' needs an explicit tag or digest, e.g. {name}:1.0.0, so that "
                             "every deploy runs a known build")
         return cls(name, tag)
@@ -90,6 +93,7 @@ class CodeLocationArgs:
         image: The pipeline's image (its Dagster definitions, dbt project and dependencies).
         module: Python module of the Dagster `Definitions` inside the image.
         runtime: The runtime ConfigMaps the pods read, waited for before the release.
+        credentials: The tenant's credentials Secret the pods read, waited for too.
         chart_sources: The stack's chart sources (`floe:chartSources`), by chart name.
     """
 
@@ -97,6 +101,7 @@ class CodeLocationArgs:
     image: ImageRef
     module: str
     runtime: RuntimeConfiguration
+    credentials: pulumi.Resource
     chart_sources: Mapping[str, ChartSource]
 
 
@@ -109,10 +114,9 @@ def code_location_values(binding: PipelineBinding, image: ImageRef, module: str,
     contract, tenant = binding.contract, binding.tenant
     dagster = contract.dagster
     assert dagster is not None, "bind_pipeline refuses orchestration without the platform's Dagster"
-    storage = contract.storage[binding.pipeline.storage]
     secrets = [{"name": tenant.credentials_secret}]
-    if storage.credentials_secret:
-        secrets.append({"name": storage.credentials_secret})
+    if tenant.storage_credentials_secret:
+        secrets.append({"name": tenant.storage_credentials_secret})
     resources = contract.transform_resources
     deployment = {
         "name": tenant.code_location.name,
@@ -120,18 +124,19 @@ def code_location_values(binding: PipelineBinding, image: ImageRef, module: str,
         "codeServerArgs": ["-m", module],
         "port": tenant.code_location.port,
         "includeConfigInLaunchedRuns": {"enabled": True},
-        "envConfigMaps": [{"name": env_configmap(binding)}],
+        "envConfigMaps": [{"name": tenant.env_configmap}],
         "envSecrets": secrets,
         "labels": pipeline_chart_labels(binding, "code-location"),
         "env": [digest],
         "resources": {"requests": resources.requests, "limits": resources.limits},
-        "volumes": [{"name": RUNTIME_VOLUME, "configMap": {"name": files_configmap(binding)}}],
+        "volumes": [{"name": RUNTIME_VOLUME, "configMap": {"name": tenant.runtime_configmap}}],
         "volumeMounts": [{"name": RUNTIME_VOLUME, "mountPath": MOUNT_PATH, "readOnly": True}],
     }
     return {
         # Names the chart's Deployment and ConfigMaps after the pipeline: unique per tenant, readable.
         "fullnameOverride": binding.name,
-        "global": {"postgresqlSecretName": dagster.postgresql_secret, "serviceAccountName": dagster.service_account},
+        "global": {"postgresqlSecretName": dagster.postgresql_secret,
+                   "serviceAccountName": tenant.kubernetes_service_account},
         "serviceAccount": {"create": False},
         "rbacEnabled": False,
         "deployments": [deployment],
@@ -156,7 +161,7 @@ class CodeLocation(pulumi.ComponentResource):
                          values=code_location_values(binding, args.image, args.module, self._digest(args)),
                          service=None,
                          sources=args.chart_sources, from_local_copy=True),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.runtime]))
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.runtime, args.credentials]))
         self.register_outputs({"release": self.release.name})
 
     @staticmethod

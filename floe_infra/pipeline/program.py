@@ -6,7 +6,8 @@ Stack config (namespace `floe`):
 - `image`: the pipeline's image, `registry/repository:tag` or `...@sha256:...`; required with
   `orchestration` in floe.yaml.
 - `dagsterModule` (default `orchestration.definitions`): module of the Dagster definitions in the image.
-- `tenantKey` (secret): the private key from `floe-infra tenant keygen`; required with `tables`.
+- `tenantKey` (secret, required): the private key from `floe-infra tenant keygen`. It is what makes the stack
+  this tenant: it opens the tenant's catalog credentials, sealed in the contract to the tenant's public key.
 - `kubeconfig` (optional, may be secret) and `kubeContext` (optional): how to reach the cluster.
 - `chartSources` (optional): `{"dagster-user-deployments": {"repository": URL} | {"path": DIR}}`, where the
   code location's chart installs from instead of its public repository (air-gapped clusters).
@@ -15,18 +16,17 @@ Stack config (namespace `floe`):
 from __future__ import annotations
 
 import pulumi
-from pulumi.runtime.config import is_config_secret
 
 from floe_infra.config.deployment import ChartSource, parse_chart_sources
 from floe_infra.config.loader import load_pipeline
 from floe_infra.contract import CONTRACT_OUTPUT, PlatformContract, parse_contract
 from floe_infra.errors import ConfigError, ContractError, FloeError
-from floe_infra.pipeline.binding import PipelineBinding, bind_pipeline
+from floe_infra.pipeline.binding import bind_pipeline
 from floe_infra.pipeline.code_location import ImageRef
+from floe_infra.pipeline.credentials import open_tenant_credentials
 from floe_infra.pipeline.semantic import read_model_files
 from floe_infra.pipeline.stack import FloePipeline, PipelineArgs
 from floe_infra.platform.kubernetes import ClusterAccess
-from floe_infra.polaris.sealing import unseal
 from floe_infra.project import project_path
 
 PLATFORM_PROJECT = "floe-platform"
@@ -63,34 +63,6 @@ def read_contract(stack_name: str) -> PlatformContract:
     return parse_contract(raw)
 
 
-def tenant_credential(binding: PipelineBinding, config: pulumi.Config) -> pulumi.Output[str] | None:
-    """The tenant's catalog credential (`id:secret`), opened from the contract; a secret from here on.
-
-    Returns None when the pipeline declares no tables (nothing at deploy time needs the credential).
-
-    Raises:
-        FloeError: When the platform publishes no sealed credentials for the tenant or the key is
-            missing, not a secret, or not the tenant's.
-    """
-    if not binding.pipeline.tables:
-        return None
-    sealed = binding.tenant.sealed_credentials
-    if not sealed:
-        raise FloeError(
-            f"platform '{binding.contract.platform}' publishes no catalog credentials for tenant '{binding.name}': "
-            f"the platform team sets deployment.tenants.{binding.name}.public_key (from `floe-infra tenant keygen`) "
-            "and runs `pulumi up` with catalog governance enabled")
-    key = config.get("tenantKey")
-    if key is None:
-        raise FloeError("floe:tenantKey is not set: `pulumi config set --secret floe:tenantKey \"$(cat tenant.key)\"` "
-                        "with the private key from `floe-infra tenant keygen`")
-    if not is_config_secret("floe:tenantKey"):
-        raise FloeError("floe:tenantKey is stored in plain text in the stack file: set it again with "
-                        "`pulumi config set --secret floe:tenantKey ...` and rotate it (it may have been committed)")
-    credentials = unseal(key, sealed)
-    return pulumi.Output.secret(f"{credentials['client_id']}:{credentials['client_secret']}")
-
-
 def stack_chart_sources(config: pulumi.Config) -> dict[str, ChartSource]:
     """`floe:chartSources`, validated.
 
@@ -118,7 +90,7 @@ def _build(config: pulumi.Config) -> FloePipeline:
         access=ClusterAccess(kubeconfig=config.get_secret("kubeconfig"), context=config.get("kubeContext")),
         image=ImageRef.parse(image_text) if binding.deploys_code_location and image_text else None,
         module=config.get("dagsterModule", DEFAULT_DAGSTER_MODULE),
-        credential=tenant_credential(binding, config),
+        credentials=open_tenant_credentials(binding, config),
         model_files=read_model_files(loaded) if binding.pipeline.consumption.enabled else {},
         chart_sources=stack_chart_sources(config),
     )

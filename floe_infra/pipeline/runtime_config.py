@@ -4,7 +4,8 @@ Three files, mounted at `/etc/floe/runtime` in the code location and its run pod
 - `floe.yaml`: the pipeline's own file, as validated, with dbt pointed at the mounted profile;
 - `platform.yaml`: the platform profiles this pipeline uses, in floe-runtime's format, resolved to
   in-cluster endpoints, with every credential left as a `secret_ref` that floe-runtime resolves
-  from the environment (the tenant's and the storage Secrets arrive through `envSecrets`);
+  from the environment (the tenant's own catalog and storage Secrets arrive through `envSecrets`;
+  never the platform's storage key);
 - `profiles.yml`: the dbt profile of the compute target.
 No value in them is a credential. Next to them, `runtime_env` is the environment the same pods
 get: where those files are, and the platform's endpoints for the pipeline's own telemetry.
@@ -35,10 +36,11 @@ def compiled_platform(binding: PipelineBinding) -> dict[str, Any]:
     """The platform.yaml floe-runtime reads for this pipeline (credential-free)."""
     contract, pipeline, tenant = binding.contract, binding.pipeline, binding.tenant
     storage = {}
+    # Every profile through the tenant's own identity: its MinIO user's Secret, or its IAM role (IRSA).
+    credentials: dict[str, Any] = (
+        {"mode": "static", "secret_ref": tenant.storage_credentials_secret} if tenant.storage_credentials_secret
+        else {"mode": "iam_role", "role_arn": tenant.role_arn} if tenant.role_arn else {"mode": "static"})
     for name, profile in contract.storage.items():
-        credentials: dict[str, Any] = (
-            {"mode": "static", "secret_ref": profile.credentials_secret} if profile.credentials_secret
-            else {"mode": "iam_role", "role_arn": profile.role_arn} if profile.role_arn else {"mode": "static"})
         storage[name] = {"type": "s3", "endpoint": profile.endpoint, "region": profile.region,
                          "bucket": profile.bucket, "path_style_access": profile.path_style,
                          "credentials": credentials}
@@ -88,7 +90,7 @@ def dbt_profile(binding: PipelineBinding) -> dict[str, Any]:
             scheme, _, host = storage.endpoint.partition("://")
             settings |= {"s3_endpoint": host, "s3_url_style": "path" if storage.path_style else "vhost",
                          "s3_use_ssl": scheme == "https"}
-        if storage.credentials_secret:
+        if binding.tenant.storage_credentials_secret:
             settings |= {"s3_access_key_id": "{{ env_var('AWS_ACCESS_KEY_ID') }}",
                          "s3_secret_access_key": "{{ env_var('AWS_SECRET_ACCESS_KEY') }}"}
         output = {"path": ":memory:", "threads": 4, **output, "extensions": ["httpfs", "iceberg"],
@@ -164,16 +166,6 @@ def runtime_env(binding: PipelineBinding) -> dict[str, str]:
     return dict(sorted(env.items()))
 
 
-def files_configmap(binding: PipelineBinding) -> str:
-    """ConfigMap holding the runtime files."""
-    return f"{binding.name}-floe-config"
-
-
-def env_configmap(binding: PipelineBinding) -> str:
-    """ConfigMap holding the runtime environment."""
-    return f"{binding.name}-floe-env"
-
-
 class RuntimeConfiguration(pulumi.ComponentResource):
     """The two ConfigMaps a pipeline's pods read: its runtime files and its environment."""
 
@@ -184,9 +176,9 @@ class RuntimeConfiguration(pulumi.ComponentResource):
         super().__init__("floe:pipeline:RuntimeConfiguration", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.files = k8s.core.v1.ConfigMap(
-            f"{name}-files", metadata=pipeline_meta(binding, files_configmap(binding), "runtime-config"),
+            f"{name}-files", metadata=pipeline_meta(binding, binding.tenant.runtime_configmap, "runtime-config"),
             data=runtime_files(binding), opts=child)
         self.env = k8s.core.v1.ConfigMap(
-            f"{name}-env", metadata=pipeline_meta(binding, env_configmap(binding), "runtime-config"),
+            f"{name}-env", metadata=pipeline_meta(binding, binding.tenant.env_configmap, "runtime-config"),
             data=runtime_env(binding), opts=child)
         self.register_outputs({"files": self.files.metadata.name, "env": self.env.metadata.name})

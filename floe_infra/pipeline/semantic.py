@@ -34,11 +34,16 @@ def read_model_files(loaded: Loaded[PipelineConfig]) -> dict[str, str]:
             does not read or a ConfigMap cannot hold; located at `consumption.models_path`.
     """
     doc = loaded.document
+    project = doc.file.parent.resolve()
     directory = doc.file.parent / loaded.config.consumption.models_path
 
     def fail(message: str) -> ConfigError:
         return ConfigError([doc.problem(_FIELD, message)])
 
+    # The model validator refused '..' and absolute paths; a symlink can still lead out.
+    if not directory.resolve().is_relative_to(project):
+        raise fail(f"{directory} leads out of the pipeline's project ({project}) through a symlink: files outside "
+                   "it would be published in the tenant's Cube ConfigMap; move the models into the project")
     if not directory.is_dir():
         raise fail(f"the Cube model directory {directory} does not exist; create it or set "
                    "consumption.enabled: false")
@@ -48,23 +53,28 @@ def read_model_files(loaded: Loaded[PipelineConfig]) -> dict[str, str]:
     for path in sorted(directory.iterdir()):
         if path.name.startswith("."):
             continue
-        if path.is_dir():
+        if not path.resolve().is_relative_to(project):
+            problems.append(doc.problem(_FIELD, f"{path.name} is a symlink out of the pipeline's project ({project}): "
+                                                "only files inside it are published; copy the model in"))
+        elif path.is_dir():
             problems.append(doc.problem(_FIELD, f"{path.name}/ is a subdirectory: Cube models are delivered as "
                                                 "one flat directory; move its files up"))
-        elif path.suffix not in MODEL_SUFFIXES or not _KEY_RE.match(path.name):
+        elif not path.is_file() or path.suffix not in MODEL_SUFFIXES or not _KEY_RE.fullmatch(path.name):
             problems.append(doc.problem(_FIELD, f"{path.name} is not a Cube model file (*.yml, *.yaml or *.js "
                                                 "named with letters, digits, '-', '_' and '.')"))
-        else:
+        elif total + path.stat().st_size <= MAX_MODEL_BYTES:  # read no more than a ConfigMap can hold
             text = path.read_text(encoding="utf-8")
             total += len(text.encode())
             files[path.name] = text
+        else:
+            total += path.stat().st_size
     if problems:
         raise ConfigError(problems)
-    if not files:
-        raise fail(f"the Cube model directory {directory} has no model files (*.yml, *.yaml, *.js)")
     if total > MAX_MODEL_BYTES:
         raise fail(f"the Cube models total {total} bytes, more than a ConfigMap holds ({MAX_MODEL_BYTES}); "
                    "split large models or move pre-aggregation definitions out")
+    if not files:
+        raise fail(f"the Cube model directory {directory} has no model files (*.yml, *.yaml, *.js)")
     return files
 
 

@@ -1,8 +1,10 @@
 """`FloePipeline`: the top-level component of a pipeline stack, built on the platform's contract.
 
 Everything it creates is namespaced (the platform's namespace) and labelled with the pipeline's
-name; nothing is cluster-scoped, and it reads no platform Secret: its pods reference the tenant's
-and the storage Secrets by name, and its tables use the tenant's own catalog credential.
+name; nothing is cluster-scoped, and it reads no platform Secret: it opens the tenant's catalog
+credentials from the contract with the tenant's key (no key, no stack) and writes them into the
+tenant's own Secret, its pods run as the tenant's ServiceAccount and reference only the tenant's
+Secrets by name, and its tables use the tenant's own catalog credential.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import pulumi_kubernetes as k8s
 from floe_infra.config.deployment import ChartSource
 from floe_infra.pipeline.binding import PipelineBinding
 from floe_infra.pipeline.code_location import CodeLocation, CodeLocationArgs, ImageRef
+from floe_infra.pipeline.credentials import TenantCredentials
 from floe_infra.pipeline.runtime_config import RuntimeConfiguration
 from floe_infra.pipeline.semantic import SemanticModels
 from floe_infra.pipeline.tables import PipelineTables, TablesArgs
@@ -30,7 +33,7 @@ class PipelineArgs:
         access: How to reach the platform's cluster.
         image: The pipeline's image; required when it deploys a code location.
         module: Python module of its Dagster definitions inside the image.
-        credential: The tenant's catalog credential (`id:secret`, a secret); required when it has tables.
+        credentials: The tenant's catalog credentials (`client_id`, `client_secret`), opened with its key; a secret.
         model_files: Its Cube model files by name, when `consumption.enabled`.
         chart_sources: Where charts install from instead of their public repository (`floe:chartSources`).
     """
@@ -39,7 +42,7 @@ class PipelineArgs:
     access: ClusterAccess
     image: ImageRef | None
     module: str
-    credential: pulumi.Output[str] | None
+    credentials: pulumi.Output[dict[str, str]]
     model_files: dict[str, str] = field(default_factory=dict)
     chart_sources: dict[str, ChartSource] = field(default_factory=dict)
 
@@ -49,6 +52,7 @@ class FloePipeline(pulumi.ComponentResource):
 
     binding: PipelineBinding
     provider: k8s.Provider
+    credentials: TenantCredentials
     runtime: RuntimeConfiguration
     code_location: CodeLocation | None
     tables: PipelineTables | None
@@ -59,6 +63,7 @@ class FloePipeline(pulumi.ComponentResource):
         binding = self.binding = args.binding
         self.provider = cluster_provider(f"{name}-provider", args.access, pulumi.ResourceOptions(parent=self))
         k8s_child = pulumi.ResourceOptions(parent=self, providers={"kubernetes": self.provider})
+        self.credentials = TenantCredentials(f"{name}-credentials", binding, args.credentials, k8s_child)
         self.runtime = RuntimeConfiguration(f"{name}-runtime", binding, k8s_child)
         self.code_location = None
         if binding.deploys_code_location:
@@ -66,12 +71,13 @@ class FloePipeline(pulumi.ComponentResource):
                 raise ValueError("a pipeline with orchestration needs its image")
             self.code_location = CodeLocation(
                 f"{name}-code",
-                CodeLocationArgs(binding, args.image, args.module, self.runtime, args.chart_sources), k8s_child)
+                CodeLocationArgs(binding, args.image, args.module, self.runtime, self.credentials,
+                                 args.chart_sources), k8s_child)
         self.tables = None
         if binding.pipeline.tables:
-            if args.credential is None:
-                raise ValueError("a pipeline with tables needs its tenant's catalog credential")
-            self.tables = PipelineTables(f"{name}-tables", TablesArgs(binding, args.credential),
+            credential = pulumi.Output.secret(
+                args.credentials.apply(lambda c: f"{c['client_id']}:{c['client_secret']}"))
+            self.tables = PipelineTables(f"{name}-tables", TablesArgs(binding, credential),
                                          pulumi.ResourceOptions(parent=self))
         self.semantic = (SemanticModels(f"{name}-semantic", binding, args.model_files, k8s_child)
                          if binding.pipeline.consumption.enabled else None)

@@ -49,6 +49,12 @@ class DatabaseArgs:
     services: tuple[str, ...]
 
 
+def database_selector(topology: Topology) -> dict[str, str]:
+    """Labels selecting the PostgreSQL pod (its Service's selector; tenants' NetworkPolicies allow it)."""
+    return {"app.kubernetes.io/name": "postgresql",
+            "app.kubernetes.io/instance": topology.services["database"].release or ""}
+
+
 class Database(pulumi.ComponentResource):
     """The platform's PostgreSQL and the per-service databases in it."""
 
@@ -74,8 +80,7 @@ class Database(pulumi.ComponentResource):
         self.register_outputs({"host": self.host, "databases": list(args.services)})
 
     def _labels(self) -> dict[str, str]:
-        return {"app.kubernetes.io/name": "postgresql",
-                "app.kubernetes.io/instance": self._args.topology.services["database"].release or ""}
+        return database_selector(self._args.topology)
 
     def _create_server(self) -> tuple[k8s.core.v1.Service, k8s.apps.v1.StatefulSet]:
         args = self._args

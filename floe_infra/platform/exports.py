@@ -6,8 +6,13 @@ known at preview time and identical across runs: no Output, no secret value.
 
 from __future__ import annotations
 
+from floe_infra.config.checks import tenant_locations
 from floe_infra.config.platform import PlatformConfig
-from floe_infra.config.tenancy import resolve_tenants
+from floe_infra.config.tenancy import (
+    resolve_tenants,
+    tenant_role_arn,
+    tenant_storage_secret,
+)
 from floe_infra.contract import (
     CONTRACT_VERSION,
     CatalogEndpoint,
@@ -24,8 +29,7 @@ from floe_infra.platform.governance import management_url
 from floe_infra.platform.helm import chart_version
 from floe_infra.platform.orchestration import dagster_names
 from floe_infra.platform.resources import resource_profile
-from floe_infra.platform.secrets import storage_credentials_secret, tenant_credentials_secret
-from floe_infra.platform.semantic import cube_models_configmap
+from floe_infra.platform.secrets import storage_credentials_secret
 from floe_infra.topology import Topology
 from floe_infra.versions import (
     CUBE_CHART,
@@ -93,10 +97,15 @@ def build_contract(platform: PlatformConfig, topology: Topology) -> PlatformCont
         name: TenantContract(
             service_account=t.service_account, principal_role=t.principal_role,
             namespaces={layer: list(t.namespace_in(platform.layers[layer].namespace_levels)) for layer in t.writes},
+            locations=tenant_locations(platform, t),
             reads=list(t.reads), writes=list(t.writes),
-            credentials_secret=tenant_credentials_secret(name),
+            kubernetes_service_account=t.kubernetes_service_account,
+            credentials_secret=t.credentials_secret,
+            storage_credentials_secret=tenant_storage_secret(platform, t),
+            role_arn=tenant_role_arn(platform, t),
+            runtime_configmap=t.runtime_configmap, env_configmap=t.env_configmap,
             code_location=CodeLocation(name=t.code_location, port=t.code_server_port),
-            cube_models_configmap=cube_models_configmap(name))
+            cube_models_configmap=t.cube_models_configmap)
         for name, t in resolve_tenants(platform).items()
     }
     dagster = None

@@ -3,8 +3,9 @@
 For each Polaris catalog profile used by a layer: the catalog (warehouse) with its S3 storage
 configuration; for each layer a namespace and a read role; for each tenant a namespace of its own
 in every layer it writes, a write role on it, a principal role holding exactly its roles, and a
-principal whose credentials go into the Kubernetes Secret `<tenant>-catalog-credentials` and,
-sealed to the tenant's public key, into the contract.
+principal whose credentials are published only sealed to the tenant's public key, in the contract.
+The platform never holds them in plain text past the call that seals them: the tenant's pipeline
+stack opens them with its private key and writes its own Secret `<tenant>-catalog-credentials`.
 
 The management calls run from where `pulumi up` runs, against
 `deployment.services.catalog.management_url` (or `http://localhost:<polaris NodePort>` when local
@@ -17,15 +18,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-import pulumi_kubernetes as k8s
 
 from floe_infra.config.credentials import CredentialMode
 from floe_infra.config.platform import PlatformConfig
-from floe_infra.platform.kubernetes import object_meta
-from floe_infra.platform.secrets import PlatformSecrets, tenant_credentials_secret
+from floe_infra.platform.secrets import PlatformSecrets
 from floe_infra.polaris.grants import GovernancePlan, TenantPlan, plan_governance
 from floe_infra.polaris.resources import Catalog, CatalogRole, Namespace, Principal, PrincipalRole, RootCredential
-from floe_infra.runtime_env import pyiceberg_env_key
 from floe_infra.topology import Provisioner, Topology, provisioner_of
 
 REALM = "POLARIS"
@@ -83,7 +81,6 @@ class CatalogGovernance(pulumi.ComponentResource):
     catalog_roles: dict[str, CatalogRole]
     principal_roles: dict[str, PrincipalRole]
     principals: dict[str, Principal]
-    credential_secrets: dict[str, k8s.core.v1.Secret]
     sealed_credentials: dict[str, pulumi.Output[str | None]]
 
     def __init__(self, name: str, args: GovernanceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -125,7 +122,7 @@ class CatalogGovernance(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[self.catalogs[role.catalog]]))
             for role in self.plan.roles
         }
-        self.principal_roles, self.principals, self.credential_secrets, self.sealed_credentials = {}, {}, {}, {}
+        self.principal_roles, self.principals, self.sealed_credentials = {}, {}, {}
         for tenant_plan in self.plan.tenants:
             self._create_tenant(tenant_plan)
         self.register_outputs({"principals": sorted(self.principals)})
@@ -144,19 +141,6 @@ class CatalogGovernance(pulumi.ComponentResource):
             principal=tenant.service_account, principal_roles=[tenant.principal_role],
             rotation=tenant.credential_rotation, public_key=tenant.public_key,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[role]))
-        secret = k8s.core.v1.Secret(
-            f"{name}-credentials-{tenant.name}",
-            metadata=object_meta(self._args.platform, tenant_credentials_secret(tenant.name), "catalog",
-                                 self._args.namespace, **{"floe.dev/tenant": tenant.name}),
-            type="Opaque",
-            # The key names are the environment variables floe-runtime and pyiceberg read.
-            string_data=pulumi.Output.secret(pulumi.Output.all(principal.client_id, principal.client_secret).apply(
-                lambda creds: {"POLARIS_CLIENT_ID": creds[0], "POLARIS_CLIENT_SECRET": creds[1],
-                               "POLARIS_CREDENTIAL": f"{creds[0]}:{creds[1]}",
-                               pyiceberg_env_key("credential"): f"{creds[0]}:{creds[1]}",
-                               "POLARIS_SCOPE": f"PRINCIPAL_ROLE:{tenant.principal_role}"})),
-            opts=pulumi.ResourceOptions(parent=self))
         self.principal_roles[tenant.name] = role
         self.principals[tenant.name] = principal
-        self.credential_secrets[tenant.name] = secret
         self.sealed_credentials[tenant.name] = principal.sealed_credentials

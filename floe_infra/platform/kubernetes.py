@@ -21,6 +21,9 @@ from floe_infra.platform.resources import resource_profile
 PART_OF = "floe"
 # In the pod template of every workload floe-infra configures: a digest of what it reads (see config_digest).
 CONFIG_DIGEST_ENV = "FLOE_CONFIG_DIGEST"
+# The pipeline (tenant) an object or pod belongs to: set by pipeline stacks, selected by the platform's
+# per-tenant NetworkPolicies.
+PIPELINE_LABEL = "floe.dev/pipeline"
 
 
 def floe_labels(platform: str, environment: str, component: str) -> dict[str, str]:
@@ -48,6 +51,11 @@ def chart_labels(platform: str, environment: str, component: str) -> dict[str, s
 def platform_chart_labels(platform: PlatformConfig, component: str) -> dict[str, str]:
     """`chart_labels` of a platform service."""
     return chart_labels(platform.deployment.name, str(platform.deployment.environment), component)
+
+
+def component_selector(platform: PlatformConfig, component: str) -> dict[str, str]:
+    """Labels selecting the pods of a platform chart (those `platform_chart_labels` put on them)."""
+    return {"floe.dev/platform": platform.deployment.name, "floe.dev/component": component}
 
 
 def platform_labels(platform: PlatformConfig, component: str) -> dict[str, str]:

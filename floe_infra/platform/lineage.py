@@ -58,6 +58,12 @@ class LineageArgs:
     secrets: PlatformSecrets
 
 
+def marquez_selector(topology: Topology, role: str) -> dict[str, str]:
+    """Labels selecting Marquez' `api` or `web` pods (Service selectors; tenants' NetworkPolicies allow the API)."""
+    return {"app.kubernetes.io/name": "marquez", "app.kubernetes.io/instance": topology.services["lineage"].release
+            or "", "floe.dev/role": role}
+
+
 class Lineage(pulumi.ComponentResource):
     """Marquez API and web."""
 
@@ -88,8 +94,7 @@ class Lineage(pulumi.ComponentResource):
         self.register_outputs({"api": self.api_service.metadata.name, "web": self.web_service.metadata.name})
 
     def _selector(self, role: str) -> dict[str, str]:
-        return {"app.kubernetes.io/name": "marquez", "app.kubernetes.io/instance": self._release,
-                "floe.dev/role": role}
+        return marquez_selector(self._args.topology, role)
 
     def _pod_meta(self, role: str) -> k8s.meta.v1.ObjectMetaArgs:
         return k8s.meta.v1.ObjectMetaArgs(labels={**platform_labels(self._args.platform, "lineage"),

@@ -18,7 +18,6 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from floe_infra.config.observability import ComputeLogManager, ComputeLogsConfig
 from floe_infra.config.platform import PlatformConfig
 from floe_infra.config.tenancy import resolve_tenants
 from floe_infra.platform.helm import chart_version, release_args
@@ -32,16 +31,6 @@ from floe_infra.versions import DAGSTER_CHART
 AWS_CONFIG_PATH = "/etc/floe/aws"
 # botocore picks virtual-hosted addressing for custom endpoints; MinIO needs path-style.
 AWS_PATH_STYLE_CONFIG = "[default]\ns3 =\n    addressing_style = path\n"
-
-
-def effective_compute_logs(platform: PlatformConfig) -> ComputeLogsConfig | None:
-    """Compute log settings: platform.yaml's, or S3 on the `default` storage profile, or none."""
-    logs = platform.observability.compute_logs
-    if logs is None:
-        logs = ComputeLogsConfig() if "default" in platform.storage else None
-    if logs is None or not logs.enabled or logs.manager_type != ComputeLogManager.S3:
-        return None
-    return logs
 
 
 def dagster_names(platform: PlatformConfig, topology: Topology) -> dict[str, str]:
@@ -117,7 +106,7 @@ class Orchestration(pulumi.ComponentResource):
             env |= openlineage_env(lineage)
         if topo.s3_endpoint:
             env["AWS_ENDPOINT_URL_S3"] = topo.s3_endpoint
-        logs = effective_compute_logs(platform)
+        logs = platform.s3_compute_logs
         if logs is not None:
             env["AWS_REGION"] = platform.storage[logs.storage_ref].region
         catalog = topo.endpoint("catalog", "rest")
@@ -128,7 +117,7 @@ class Orchestration(pulumi.ComponentResource):
     def _env_from(self) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
         platform = self._args.platform
         config_maps = [{"name": self._names["env_configmap"]}]
-        logs = effective_compute_logs(platform)
+        logs = platform.s3_compute_logs
         secret = storage_credentials_secret(platform, logs.storage_ref) if logs else None
         return config_maps, ([{"name": secret}] if secret else [])
 
@@ -191,14 +180,16 @@ class Orchestration(pulumi.ComponentResource):
                 "jobNamespace": dep.namespace,
                 "loadInclusterConfig": True,
                 "envConfigMaps": [*config_maps, {"name": self._names["transform_env_configmap"]}],
-                "envSecrets": secrets,
+                # No platform Secret in run pods: each gets its tenant's own Secrets from its code location
+                # (includeConfigInLaunchedRuns), the tenant's storage user uploading the compute logs too.
+                "envSecrets": [],
                 "volumes": volumes,
                 "volumeMounts": mounts,
                 "resources": {"requests": transform["requests"], "limits": transform["limits"]},
                 "runK8sConfig": {"jobSpecConfig": {"ttlSecondsAfterFinished": ttl}} if ttl is not None else {},
             }}},
         }
-        logs = effective_compute_logs(platform)
+        logs = platform.s3_compute_logs
         if logs is not None:
             profile = platform.storage[logs.storage_ref]
             s3: dict[str, Any] = {"bucket": logs.bucket or profile.bucket, "prefix": logs.prefix,

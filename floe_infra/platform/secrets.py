@@ -21,6 +21,7 @@ import pulumi_kubernetes as k8s
 from floe_infra.config.base import SecretReference
 from floe_infra.config.credentials import CredentialMode
 from floe_infra.config.platform import PlatformConfig
+from floe_infra.config.tenancy import resolve_tenants, tenant_storage_secret
 from floe_infra.errors import FloeError
 from floe_infra.platform.generated import GeneratedPassword
 from floe_infra.platform.kubernetes import object_meta
@@ -79,11 +80,6 @@ def storage_credentials_secret(platform: PlatformConfig, profile_name: str) -> s
     return creds.secret_ref or f"{platform.deployment.name}-s3-credentials"
 
 
-def tenant_credentials_secret(tenant: str) -> str:
-    """Secret holding a tenant's catalog client id and secret (written by catalog governance)."""
-    return f"{tenant}-catalog-credentials"
-
-
 def polaris_root_secret(platform: PlatformConfig) -> str:
     """Secret with the Polaris root principal's credentials (platform stack only)."""
     return f"{platform.deployment.name}-polaris-root"
@@ -113,6 +109,11 @@ def plan_secrets(platform: PlatformConfig, topology: Topology, configured: froze
     if svc.object_storage.deploy:
         generated(f"{n}-minio-root", "object-storage", rootUser=Random("minio-root-user", 20),
                   rootPassword=Random("minio-root-password"))
+        for tenant in resolve_tenants(platform).values():
+            if (secret := tenant_storage_secret(platform, tenant)) is not None:
+                # Each tenant's own MinIO user (its policy: ObjectStorage); the user name is the access key id.
+                generated(secret, "object-storage", AWS_ACCESS_KEY_ID=Literal(secret),
+                          AWS_SECRET_ACCESS_KEY=Random(f"s3-{secret}"))
         for profile in platform.storage:
             secret = storage_credentials_secret(platform, profile)
             if secret and provisioner_of(platform, platform.storage[profile]) is Provisioner.MINIO:

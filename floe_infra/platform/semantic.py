@@ -52,11 +52,6 @@ module.exports = {
 """
 
 
-def cube_models_configmap(tenant: str) -> str:
-    """ConfigMap a tenant's pipeline stack creates with its Cube model files."""
-    return f"{tenant}-cube-models"
-
-
 @dataclass(frozen=True)
 class SemanticArgs:
     """Inputs of `Semantic`."""
@@ -150,13 +145,13 @@ class Semantic(pulumi.ComponentResource):
         platform = args.platform
         svc = platform.deployment.services.semantic
         n = platform.deployment.name
-        tenants = list(resolve_tenants(platform))
+        tenants = resolve_tenants(platform)
         volumes: list[dict[str, Any]] = [{"name": "floe-cube-config", "configMap": {"name": f"{n}-cube-config"}}]
         mounts: list[dict[str, Any]] = [{"name": "floe-cube-config", "mountPath": "/cube/conf/cube.js",
                                          "subPath": "cube.js", "readOnly": True}]
-        for tenant in tenants:
+        for tenant, resolved in tenants.items():
             volumes.append({"name": f"model-{tenant}",
-                            "configMap": {"name": cube_models_configmap(tenant), "optional": True}})
+                            "configMap": {"name": resolved.cube_models_configmap, "optional": True}})
             # A whole-directory mount (no subPath), so the kubelet keeps the files current.
             mounts.append({"name": f"model-{tenant}", "mountPath": f"{MODEL_ROOT}/{tenant}", "readOnly": True})
         env = env_list({"TZ": platform.infrastructure.timezone,

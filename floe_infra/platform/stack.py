@@ -21,6 +21,7 @@ from floe_infra.platform.orchestration import Orchestration, OrchestrationArgs
 from floe_infra.platform.secrets import PlatformSecrets, plan_secrets
 from floe_infra.platform.semantic import Semantic, SemanticArgs
 from floe_infra.platform.storage import ObjectStorage, StorageArgs
+from floe_infra.platform.tenants import TenantAccess, TenantAccessArgs
 from floe_infra.platform.tracing import Tracing, TracingArgs
 from floe_infra.topology import Provisioner, Topology, build_topology
 
@@ -67,6 +68,7 @@ class FloePlatform(pulumi.ComponentResource):
     orchestration: Orchestration | None
     semantic: Semantic | None
     governance: CatalogGovernance | None
+    tenants: TenantAccess
     local_access: LocalAccess
     contract: PlatformContract
 
@@ -107,6 +109,7 @@ class FloePlatform(pulumi.ComponentResource):
         self.semantic = (Semantic(f"{name}-semantic", SemanticArgs(platform, self.topology, ns, self.secrets), child)
                          if svc.semantic.deploy else None)
         self.governance = self._create_governance(name, args, ns, child)
+        self.tenants = TenantAccess(f"{name}-tenants", TenantAccessArgs(platform, self.topology, ns), child)
         self.local_access = LocalAccess(f"{name}-access", platform, self.topology, ns, child)
         self.contract = build_contract(platform, self.topology)
         self.register_outputs({"contract": self.contract_output()})

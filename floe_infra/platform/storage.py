@@ -10,10 +10,12 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from floe_infra.config.platform import PlatformConfig
+from floe_infra.config.tenancy import storage_grants
 from floe_infra.platform.helm import release_args
 from floe_infra.platform.kubernetes import CONFIG_DIGEST_ENV, config_digest, platform_chart_labels
 from floe_infra.platform.resources import JOB_RESOURCES, service_resources
 from floe_infra.platform.secrets import PlatformSecrets, storage_credentials_secret
+from floe_infra.platform.tenants import minio_policy, minio_policy_name, minio_tenants
 from floe_infra.topology import BucketPlan, Provisioner, Topology
 from floe_infra.versions import MINIO_CHART
 
@@ -74,6 +76,7 @@ class ObjectStorage(pulumi.ComponentResource):
                           if plan.provisioner is Provisioner.MINIO})
         users = sorted({s for p in platform.storage
                         if (s := storage_credentials_secret(platform, p)) and s in self._args.secrets.secrets})
+        tenants = minio_tenants(platform)
         values: dict[str, Any] = {
             "mode": "standalone",
             "replicas": 1,
@@ -83,10 +86,14 @@ class ObjectStorage(pulumi.ComponentResource):
             # Buckets are created by the chart's post-install hook; never purged on upgrade.
             "buckets": [{"name": b, "policy": "none", "purge": False, "versioning": True, "objectlocking": False}
                         for b in buckets],
-            # No default console user: only the platform's storage credentials, with their own Secrets.
+            # No default console user: the platform's storage credentials (readwrite, for the platform's own
+            # services), and one user per tenant whose policy reaches only the tenant's prefixes.
             "users": [{"accessKey": secret, "existingSecret": secret, "existingSecretKey": "AWS_SECRET_ACCESS_KEY",
-                       "policy": "readwrite"} for secret in users],
-            "policies": [],
+                       "policy": "readwrite"} for secret in users]
+                     + [{"accessKey": tenant.storage_secret, "existingSecret": tenant.storage_secret,
+                         "existingSecretKey": "AWS_SECRET_ACCESS_KEY", "policy": minio_policy_name(tenant)}
+                        for tenant in tenants],
+            "policies": [minio_policy(tenant, storage_grants(platform, tenant)) for tenant in tenants],
             "svcaccts": [],
             # Rolls MinIO when its root or a user's credentials change.
             "environment": {"TZ": platform.infrastructure.timezone,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from floe_infra.config.catalog import CatalogType
 from floe_infra.config.platform import PlatformConfig
-from floe_infra.config.tenancy import Tenant, resolve_tenants
+from floe_infra.config.tenancy import Tenant, read_role, resolve_tenants, write_role
 
 READ_PRIVILEGES = ("NAMESPACE_LIST", "NAMESPACE_READ_PROPERTIES", "TABLE_LIST", "TABLE_READ_PROPERTIES",
                    "TABLE_READ_DATA")
@@ -70,16 +70,6 @@ class GovernancePlan:
 def namespace_grants(levels: tuple[str, ...], privileges: tuple[str, ...]) -> tuple[dict[str, object], ...]:
     """One grant per privilege on a namespace."""
     return tuple({"type": "namespace", "namespace": list(levels), "privilege": p} for p in privileges)
-
-
-def read_role(layer: str) -> str:
-    """Catalog role reading a whole layer."""
-    return f"layer_{layer}_reader"
-
-
-def write_role(tenant: Tenant, layer: str) -> str:
-    """Catalog role writing a tenant's namespace in a layer."""
-    return f"tenant_{tenant.namespace}_{layer}_writer"
 
 
 def plan_governance(platform: PlatformConfig) -> GovernancePlan:

@@ -7,9 +7,10 @@ grant, role assignment or managed property changed outside it reads as drift tha
 `pulumi up` puts back. Every provider is stateless (safe to pickle); the admin
 credential arrives as a secret input and stays secret in state and outputs, and calls that work
 from old state (deletes, refreshes) use the one the program declares now (`live_credentials`), so
-they keep working after a rotation. A tenant principal's credentials are secret outputs,
-optionally also sealed to the tenant's public key. Each provider carries a `VERSION`, bumped on
-purpose when what it does with unchanged inputs changes; every resource then updates once.
+they keep working after a rotation. A tenant principal's credentials are only ever kept sealed to
+the tenant's public key: the platform's state (decrypted or not) holds ciphertext for them. Each
+provider carries a `VERSION`, bumped on purpose when what it does with unchanged inputs changes;
+every resource then updates once.
 """
 
 from __future__ import annotations
@@ -296,10 +297,13 @@ class PrincipalRoleProvider(_Provider):
 
 
 class PrincipalProvider(_Provider):
-    """A principal with its principal roles; its credentials are outputs (secret, and sealed)."""
+    """A principal with its principal roles; its credentials exist in plain text only inside the create or
+    rotate call that seals them to the tenant's public key: state keeps the client id and the sealed box."""
 
     identity = ("name",)
     inputs = ("principal_roles", "rotation", "public_key")
+    # 2: credentials kept sealed only; the one update drops the plain client secret of older state.
+    VERSION = 2
 
     def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
         client = client_for(props)
@@ -310,18 +314,27 @@ class PrincipalProvider(_Provider):
                 raise
             # It exists and Polaris never shows a secret twice: rotate to know the credentials.
             credentials = client.rotate_credentials(props["name"])
-        return dynamic.CreateResult(props["name"], self._finish(client, {}, props, credentials))
+        return dynamic.CreateResult(props["name"], self._sealed(client, props, credentials))
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.UpdateResult:
         client = client_for(news)
-        if olds.get("rotation") != news.get("rotation") or not olds.get("client_secret"):
-            credentials = client.rotate_credentials(news["name"])
-        else:
-            credentials = {"client_id": olds["client_id"], "client_secret": olds["client_secret"]}
-        return dynamic.UpdateResult(self._finish(client, olds, news, credentials))
+        # The secret is not kept, so a new key (or a first one) gets new credentials: the old key may be lost.
+        if (olds.get("rotation") != news.get("rotation") or olds.get("public_key") != news.get("public_key")
+                or (news.get("public_key") and not olds.get("sealed_credentials"))):
+            return dynamic.UpdateResult(self._sealed(client, news, client.rotate_credentials(news["name"])))
+        self._assign_roles(client, news)
+        return dynamic.UpdateResult(self.outputs(news, client_id=olds.get("client_id"),
+                                                 sealed_credentials=olds.get("sealed_credentials")))
 
-    def _finish(self, client: PolarisClient, olds: dict[str, Any], props: dict[str, Any],
-                credentials: dict[str, str]) -> dict[str, Any]:
+    def _sealed(self, client: PolarisClient, props: dict[str, Any], credentials: dict[str, str]) -> dict[str, Any]:
+        """Outputs holding new credentials sealed to the public key; without a key nobody could open them, so
+        they are dropped here (the tenant gets none until it has a key)."""
+        self._assign_roles(client, props)
+        sealed = seal(props["public_key"], credentials) if props.get("public_key") else None
+        return self.outputs(props, client_id=credentials["client_id"], sealed_credentials=sealed)
+
+    @staticmethod
+    def _assign_roles(client: PolarisClient, props: dict[str, Any]) -> None:
         name = props["name"]
         have = client.principal_roles_of(name)
         want = set(props["principal_roles"])
@@ -329,14 +342,6 @@ class PrincipalProvider(_Provider):
             client.assign_principal_role(name, role)
         for role in sorted(have - want):
             client.revoke_principal_role(name, role)
-        sealed = olds.get("sealed_credentials")
-        if props.get("public_key") and (sealed is None or credentials["client_secret"] != olds.get("client_secret")
-                                        or props.get("public_key") != olds.get("public_key")):
-            sealed = seal(props["public_key"], credentials)
-        elif not props.get("public_key"):
-            sealed = None
-        return self.outputs(props, client_id=credentials["client_id"], client_secret=credentials["client_secret"],
-                            sealed_credentials=sealed)
 
     def read(self, id_: str, props: dict[str, Any]) -> dynamic.ReadResult:
         client = client_for(props)
@@ -456,10 +461,10 @@ class PrincipalRole(_Resource, module="polaris", name="PrincipalRole"):
 
 
 class Principal(_Resource, module="polaris", name="Principal"):
-    """A principal; `client_id`/`client_secret` are secret outputs, `sealed_credentials` is ciphertext."""
+    """A principal; `client_id` is its public identifier, `sealed_credentials` the only form its credentials take
+    outside Polaris (ciphertext only the tenant's private key opens)."""
 
     client_id: pulumi.Output[str]
-    client_secret: pulumi.Output[str]
     sealed_credentials: pulumi.Output[str | None]
 
     def __init__(self, name: str, *, connection: dict[str, str], credential: pulumi.Input[str], principal: str,
@@ -467,5 +472,4 @@ class Principal(_Resource, module="polaris", name="Principal"):
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(PrincipalProvider(), name, connection, credential, {
             "name": principal, "principal_roles": principal_roles, "rotation": rotation, "public_key": public_key,
-            "client_id": None, "client_secret": None, "sealed_credentials": None}, opts,
-            secret_outputs=("client_id", "client_secret"))
+            "client_id": None, "sealed_credentials": None}, opts)

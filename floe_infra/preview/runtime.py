@@ -17,6 +17,7 @@ import base64
 import hashlib
 import json
 import string
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,7 @@ from typing import Any
 import pulumi
 from pulumi.runtime import mocks, rpc, settings
 
+from floe_infra.errors import FloeError
 from floe_infra.platform import generated
 
 VERSIONED_KINDS = frozenset({"kubernetes:core/v1:Secret", "kubernetes:core/v1:ConfigMap"})
@@ -66,6 +68,10 @@ def deterministic_seal(public_key: str, credentials: dict[str, str], seed: str) 
     nonce = hashlib.blake2b(ephemeral_public + recipient, digest_size=24).digest()
     message = json.dumps(credentials, sort_keys=True).encode()
     return base64.b64encode(ephemeral_public + crypto_box(message, nonce, recipient, ephemeral_secret)).decode()
+
+
+class DuplicateResourceError(FloeError):
+    """Raised when a program registers two resources under one URN (the engine refuses that)."""
 
 
 @dataclass
@@ -127,8 +133,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
         if args.typ == "pulumi-python:dynamic/polaris:Principal":
             # What the provider returns: credentials Polaris generated, sealed to the tenant's key.
             credentials = {"client_id": f"{args.inputs['name']}-client-id", "client_secret": fake_secret(args.name)}
-            state["client_id"] = pulumi.Output.secret(credentials["client_id"])
-            state["client_secret"] = pulumi.Output.secret(credentials["client_secret"])
+            state["client_id"] = credentials["client_id"]
             key = args.inputs.get("public_key") and (self.tenant_public_key or args.inputs["public_key"])
             state["sealed_credentials"] = deterministic_seal(key, credentials, args.name) if key else None
         if args.typ == generated.TYPE:
@@ -211,6 +216,11 @@ def run_program(
     pulumi.runtime.test(run)()
     outputs: dict[str, Any] = {}
     secret: set[str] = set()
+    duplicates = sorted(urn for urn, count in Counter(r.urn for r in monitor.registered).items() if count > 1)
+    if duplicates:
+        raise DuplicateResourceError(
+            f"{len(duplicates)} resource URN(s) registered more than once, which `pulumi preview` refuses: "
+            f"{', '.join(duplicates)}; two resources got the same logical name (tenants, layers or tables alike?)")
     registrations = {r.urn: r for r in monitor.registered}
 
     async def collect() -> None:

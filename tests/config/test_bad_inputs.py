@@ -178,7 +178,7 @@ CASES = [
           tenants:
             sales:
               writes: [bronze, platinum]
-        """), 15, 15, "deployment.tenants.sales.writes", "layer 'platinum' does not exist (known: bronze)"),
+        """), 15, 24, "deployment.tenants.sales.writes[1]", "layer 'platinum' does not exist (known: bronze)"),
     Case("resource-profile-missing", "platform", STORAGE + dedent("""
         deployment:
           services:
@@ -413,9 +413,9 @@ CASES = [
 
 def problems_of(case: Case, write_yaml) -> list[Problem]:
     path = write_yaml(case.text)
-    loader = load_platform if case.kind == "platform" else load_pipeline
+    load = (lambda: load_platform(path, env={})) if case.kind == "platform" else (lambda: load_pipeline(path))
     with pytest.raises(ConfigError) as caught:
-        loader(path, env={})
+        load()
     for problem in caught.value.problems:
         assert problem.file == path
     return caught.value.problems
@@ -451,9 +451,12 @@ PLATFORM_WITH_TENANT = STORAGE + dedent("""
       bronze: {name: bronze, storage_ref: default, namespace: lakehouse.bronze}
       silver: {name: silver, storage_ref: default, namespace: lakehouse.silver}
     deployment:
+      services:
+        object_storage: {deploy: true}
       tenants:
         sales:
           writes: [bronze]
+          reads: []
     """)
 
 

@@ -55,9 +55,17 @@ def test_schema_rejects_what_the_loader_rejects():
 
 
 def test_schema_accepts_environment_references_where_the_loader_expands_them():
-    document = {"storage": {"default": {"bucket": "${BUCKET_NAME}", "endpoint": "${S3_ENDPOINT:-http://minio:9000}"}},
-                "catalogs": {"default": {"uri": "${POLARIS_URI}", "warehouse": "${WAREHOUSE}"}}}
+    document = {"storage": {"default": {"bucket": "${FLOE_BUCKET}", "endpoint": "${FLOE_S3_ENDPOINT:-http://m:9000}"}},
+                "catalogs": {"default": {"uri": "${FLOE_POLARIS_URI}", "warehouse": "${FLOE_WAREHOUSE}"}}}
     assert _errors("platform.schema.json", document) == []
+
+
+def test_schema_refuses_environment_references_the_loader_refuses():
+    # Only FLOE_* expands in platform.yaml, and nothing in floe.yaml.
+    assert [e.json_path for e in _errors("platform.schema.json", {"storage": {"default": {
+        "bucket": "${AWS_SECRET_ACCESS_KEY}"}}})] == ["$.storage.default.bucket"]
+    assert [e.json_path for e in _errors("floe.schema.json", {"name": "${FLOE_NAME}", "version": "1.0.0"})] == [
+        "$.name"]
 
 
 @pytest.mark.parametrize(("schema", "document", "where"), [

@@ -94,9 +94,9 @@ def test_missing_file_is_a_problem_not_a_traceback(tmp_path):
 
 
 def test_env_expansion_uses_value_default_and_dollar_escape(write_yaml):
-    path = write_yaml("storage:\n  default:\n    bucket: ${BUCKET}\n    endpoint: ${S3_URL:-http://minio:9000}\n"
+    path = write_yaml("storage:\n  default:\n    bucket: ${FLOE_BUCKET}\n    endpoint: ${FLOE_S3_URL:-http://minio:9000}\n"
                       "observability:\n  attributes:\n    price: $${NOT_A_VAR}\n")
-    cfg = load_platform(path, env={"BUCKET": "floe-from-env"}).config
+    cfg = load_platform(path, env={"FLOE_BUCKET": "floe-from-env"}).config
     assert cfg.storage["default"].bucket == "floe-from-env"
     assert cfg.storage["default"].endpoint == "http://minio:9000"
     assert cfg.observability.attributes["price"] == "${NOT_A_VAR}"

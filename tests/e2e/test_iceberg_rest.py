@@ -36,6 +36,7 @@ from floe_infra.polaris.resources import (
     PrincipalProvider,
     PrincipalRoleProvider,
 )
+from floe_infra.polaris.sealing import generate_keypair, unseal
 from tests.conftest import DEMO_PLATFORM
 from tests.e2e.catalog import IcebergRestPolaris
 from tests.e2e.iceberg_rest import IcebergRestServer, iceberg_rest_server, missing_tools
@@ -98,10 +99,12 @@ def govern(url: str, catalog: str) -> Tenant:
     tenant = tenant_plan.tenant
     PrincipalRoleProvider().create({**root, "name": tenant.principal_role, "catalog_roles": [
         {"catalog": catalog, "role": role} for _, role in tenant_plan.catalog_roles]})
+    public, private = generate_keypair()
     principal = PrincipalProvider().create({**root, "name": tenant.service_account, "rotation": 0,
-                                            "principal_roles": [tenant.principal_role], "public_key": None}).outs
+                                            "principal_roles": [tenant.principal_role], "public_key": public}).outs
+    opened = unseal(private, principal["sealed_credentials"])  # the only form the credentials leave Polaris in
     bronze = next(ns.levels for ns in plan.namespaces if ns.levels[0] == "bronze" and len(ns.levels) == 2)
-    return Tenant(catalog, bronze, principal["client_id"], f"{principal['client_id']}:{principal['client_secret']}",
+    return Tenant(catalog, bronze, opened["client_id"], f"{opened['client_id']}:{opened['client_secret']}",
                   tenant.principal_role)
 
 

@@ -24,7 +24,11 @@ def test_the_code_location_is_the_one_the_platform_workspace_lists(stack: str):
     assert code["version"] == dagster["version"]
     values = code["values"]
     assert values["global"]["postgresqlSecretName"] == dagster["values"]["global"]["postgresqlSecretName"]
-    assert values["global"]["serviceAccountName"] == dagster["values"]["serviceAccount"]["name"]
+    # The tenant's own ServiceAccount, which the platform creates; never Dagster's (it may create pods and Jobs).
+    accounts = {r.inputs["metadata"]["name"] for r in platform.of_type("kubernetes:core/v1:ServiceAccount")}
+    assert values["global"]["serviceAccountName"] == "ecommerce-analytics-pipeline"
+    assert values["global"]["serviceAccountName"] in accounts
+    assert values["global"]["serviceAccountName"] != dagster["values"]["serviceAccount"]["name"]
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -32,11 +36,21 @@ def test_secrets_the_pipeline_references_are_the_ones_the_platform_creates(stack
     platform = platform_run(stack)
     pipeline = run_pipeline_stack(platform_contract(stack), stack=stack)
     platform_secrets = {r.inputs["metadata"]["name"] for r in platform.of_type("kubernetes:core/v1:Secret")}
+    own = {r.inputs["metadata"]["name"] for r in pipeline.of_type("kubernetes:core/v1:Secret")}
     [deployment] = pipeline.named("ecommerce-analytics-code-release").inputs["values"]["deployments"]
     referenced = {s["name"] for s in deployment["envSecrets"]}
-    # The tenant's Secret always; the storage Secret where storage uses static keys (not on IAM-role prod).
-    assert "ecommerce-analytics-catalog-credentials" in referenced
-    assert referenced <= platform_secrets
+    # Its catalog credentials, which it writes itself; its own MinIO user's keys where storage uses static keys
+    # (none on IAM-role prod); never the platform's storage key.
+    assert own == {"ecommerce-analytics-catalog-credentials"}
+    expected = {"local": {"ecommerce-analytics-s3-credentials"}, "dev": {"ecommerce-analytics-s3-credentials"},
+                "prod": set()}[stack]
+    assert referenced == own | expected
+    assert expected <= platform_secrets
+    # Exactly what the platform lets the tenant's ServiceAccount read.
+    [role] = [r for r in platform.of_type("kubernetes:rbac.authorization.k8s.io/v1:Role")
+              if r.inputs["metadata"]["name"] == "ecommerce-analytics-pipeline"]
+    readable = next(rule for rule in role.inputs["rules"] if rule["resources"] == ["secrets"])["resourceNames"]
+    assert set(readable) == referenced
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -41,8 +41,15 @@ def test_a_contract_of_another_major_version_fails_naming_both_versions():
     contract = platform_contract() | {"contract_version": "2.1.0"}
     message = run_error(contract=contract)
     assert "contract version 2.1.0" in message
-    assert "1.x (1.0.0)" in message
+    assert "1.x (1.1.0)" in message
     assert "upgrade floe-infra in the pipeline project" in message
+
+
+def test_a_contract_from_before_per_tenant_identities_asks_to_deploy_the_platform_first():
+    # A 1.0 platform hands every pipeline Dagster's ServiceAccount and the platform's storage key: refused.
+    message = run_error(contract=platform_contract() | {"contract_version": "1.0.0"})
+    assert "contract version 1.0.0, which predates per-tenant identities (1.1)" in message
+    assert "run `pulumi up` on the platform stack with this floe-infra first" in message
 
 
 def test_an_older_major_contract_asks_to_upgrade_the_platform():
@@ -105,7 +112,7 @@ def test_the_tenant_key_must_be_set_as_a_secret_and_be_the_tenants():
     assert "cannot be opened with floe:tenantKey" in message
 
 
-def test_tables_need_credentials_the_platform_published():
+def test_a_tenant_needs_credentials_the_platform_published():
     contract = platform_contract()
     del contract["tenants"]["ecommerce-analytics"]["sealed_credentials"]
     message = run_error(contract=contract)
@@ -130,14 +137,25 @@ def test_the_platform_stack_defaults_to_the_same_stack_name_and_can_be_named_exp
         run_pipeline_stack(platform_stack="acme/floe-platform/shared-dev")
 
 
-def test_a_pipeline_without_tables_or_orchestration_needs_neither_key_nor_image(tmp_path: Path):
-    run = run_pipeline_stack(project_dir=project(tmp_path, MINIMAL),
-                             config={"floe:image": None, "floe:tenantKey": None})
+def test_a_pipeline_without_tables_or_orchestration_needs_no_image_but_still_the_tenants_key(tmp_path: Path):
+    run = run_pipeline_stack(project_dir=project(tmp_path, MINIMAL), config={"floe:image": None})
     kinds = sorted((r.type, r.name) for r in run.resources if r.custom and r.type.startswith("kubernetes:"))
     assert kinds == [("kubernetes:core/v1:ConfigMap", "ecommerce-analytics-runtime-env"),
-                     ("kubernetes:core/v1:ConfigMap", "ecommerce-analytics-runtime-files")]
+                     ("kubernetes:core/v1:ConfigMap", "ecommerce-analytics-runtime-files"),
+                     ("kubernetes:core/v1:Secret", "ecommerce-analytics-credentials-secret")]
     assert run.outputs["code_location"] is None
     assert run.outputs["tables"] == []
+
+
+def test_a_stack_naming_another_tenant_without_its_key_is_refused_whether_or_not_it_declares_tables(tmp_path: Path):
+    # The attack: floe.yaml says `name: ecommerce-analytics`, declares no table, and hopes its code location
+    # mounts that tenant's credentials. Being the tenant takes the tenant's private key.
+    config = {"floe:image": IMAGE}
+    assert "floe:tenantKey is not set" in run_error(project_dir=project(tmp_path, MINIMAL),
+                                                    config={**config, "floe:tenantKey": None})
+    _, attacker_key = generate_keypair()
+    message = run_error(project_dir=project(tmp_path, MINIMAL), config={**config, "floe:tenantKey": attacker_key})
+    assert "cannot be opened with floe:tenantKey" in message
 
 
 def test_consumption_without_a_model_directory_is_refused_at_models_path(tmp_path: Path):

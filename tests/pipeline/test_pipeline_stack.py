@@ -18,6 +18,7 @@ from tests.pipeline.conftest import PIPELINE_DIR, demo_pipeline, platform_contra
 PIPELINE = "ecommerce-analytics"
 RELEASE = "kubernetes:helm.sh/v3:Release"
 CONFIGMAP = "kubernetes:core/v1:ConfigMap"
+SECRET = "kubernetes:core/v1:Secret"
 TABLE = "pulumi-python:dynamic/iceberg:IcebergTable"
 TABLE_SET = "pulumi-python:dynamic/iceberg:TableSet"
 PROVIDER = "pulumi:providers:kubernetes"
@@ -44,6 +45,7 @@ def test_the_demo_pipeline_creates_exactly_its_runtime_config_code_location_tabl
         (CONFIGMAP, f"{PIPELINE}-runtime-files"),
         (CONFIGMAP, f"{PIPELINE}-runtime-env"),
         (CONFIGMAP, f"{PIPELINE}-semantic-models"),
+        (SECRET, f"{PIPELINE}-credentials-secret"),
         (RELEASE, f"{PIPELINE}-code-release"),
         *[(TABLE, f"{PIPELINE}-tables-bronze-{t}") for t in ("customers", "products", "orders", "order_items")],
         (TABLE_SET, f"{PIPELINE}-tables-set"),
@@ -51,7 +53,8 @@ def test_the_demo_pipeline_creates_exactly_its_runtime_config_code_location_tabl
     assert created == expected
     components = {r.type for r in run.resources if not r.custom}
     assert components == {"floe:pipeline:FloePipeline", "floe:pipeline:RuntimeConfiguration",
-                          "floe:pipeline:CodeLocation", "floe:pipeline:Tables", "floe:pipeline:SemanticModels"}
+                          "floe:pipeline:CodeLocation", "floe:pipeline:Tables", "floe:pipeline:SemanticModels",
+                          "floe:pipeline:TenantCredentials"}
 
 
 def test_every_kubernetes_object_is_namespaced_in_the_platform_namespace_labelled_and_uses_the_explicit_provider():
@@ -68,8 +71,8 @@ def test_every_kubernetes_object_is_namespaced_in_the_platform_namespace_labelle
         assert metadata["namespace"] == "floe", resource.name
         assert metadata["labels"]["floe.dev/pipeline"] == PIPELINE, resource.name
         assert metadata["labels"]["floe.dev/platform"] == "floe"
-    # Nothing cluster-scoped: only ConfigMaps and a Helm release, no Namespace, ClusterRole, CRD, PV ...
-    assert {r.type for r in objects} == {CONFIGMAP, RELEASE}
+    # Nothing cluster-scoped, no RBAC, no ServiceAccount: ConfigMaps, its credentials Secret and a Helm release.
+    assert {r.type for r in objects} == {CONFIGMAP, SECRET, RELEASE}
 
 
 def test_the_code_location_is_named_and_wired_as_the_platform_workspace_expects():
@@ -82,7 +85,10 @@ def test_the_code_location_is_named_and_wired_as_the_platform_workspace_expects(
     assert release["version"] == contract["dagster"]["chart_version"]
     assert release["atomic"] is True
     values = release["values"]
-    assert values["global"] == {"postgresqlSecretName": "floe-dagster-postgresql", "serviceAccountName": "floe-dagster"}
+    # The tenant's own ServiceAccount (the platform's RBAC: its own Secrets and ConfigMaps), not Dagster's.
+    assert values["global"] == {"postgresqlSecretName": "floe-dagster-postgresql",
+                                "serviceAccountName": tenant["kubernetes_service_account"]}
+    assert tenant["kubernetes_service_account"] == "ecommerce-analytics-pipeline"
     assert values["serviceAccount"] == {"create": False}
     assert values["rbacEnabled"] is False
     [deployment] = values["deployments"]
@@ -95,8 +101,9 @@ def test_the_code_location_is_named_and_wired_as_the_platform_workspace_expects(
     assert deployment["resources"] == {"requests": {"cpu": "500m", "memory": "1Gi"},
                                        "limits": {"cpu": "2", "memory": "4Gi"}}
     assert deployment["envConfigMaps"] == [{"name": "ecommerce-analytics-floe-env"}]
+    # Its own catalog credentials and its own MinIO user: never the platform's storage key floe-s3-credentials.
     assert deployment["envSecrets"] == [{"name": "ecommerce-analytics-catalog-credentials"},
-                                        {"name": "floe-s3-credentials"}]
+                                        {"name": "ecommerce-analytics-s3-credentials"}]
     assert deployment["volumes"] == [{"name": "floe-runtime",
                                       "configMap": {"name": "ecommerce-analytics-floe-config"}}]
     assert deployment["volumeMounts"] == [{"name": "floe-runtime", "mountPath": "/etc/floe/runtime",
@@ -104,9 +111,10 @@ def test_the_code_location_is_named_and_wired_as_the_platform_workspace_expects(
     assert deployment["labels"]["floe.dev/pipeline"] == PIPELINE
     # The chart selects its pods by app.kubernetes.io/* and Helm owns managed-by: none of ours there.
     assert [k for k in deployment["labels"] if k.startswith("app.kubernetes.io/")] == ["app.kubernetes.io/part-of"]
-    # The release waits for the ConfigMaps its pods mount.
+    # The release waits for the ConfigMaps its pods mount and the Secret they read.
     dependencies = run.named(f"{PIPELINE}-code-release").dependencies
     assert {run.named(f"{PIPELINE}-runtime-{kind}").urn for kind in ("files", "env")} <= set(dependencies)
+    assert run.named(f"{PIPELINE}-credentials-secret").urn in dependencies
 
 
 def test_the_code_location_chart_installs_from_the_stacks_chart_source():
@@ -202,14 +210,22 @@ def test_the_tenant_credential_is_secret_in_every_input_and_output_it_reaches():
     assert leaks(run, {client_secret}) == []
     reached = [r.name for r in run.resources
                if any(client_secret in text for text, _ in strings(r.inputs))]
-    assert sorted(reached) == sorted(r.name for r in [*run.of_type(TABLE), *run.of_type(TABLE_SET)])
+    assert sorted(reached) == sorted(r.name for r in [*run.of_type(TABLE), *run.of_type(TABLE_SET),
+                                                      *run.of_type(SECRET)])
+    secret = run.named(f"{PIPELINE}-credentials-secret").inputs
+    assert rpc.is_rpc_secret(secret["stringData"])
+    data = rpc.unwrap_rpc_secret(secret["stringData"])
+    assert data["POLARIS_CLIENT_SECRET"] == client_secret
+    assert data["POLARIS_CREDENTIAL"] == data["PYICEBERG_CATALOG__FLOE__CREDENTIAL"] == credential
+    assert data["POLARIS_SCOPE"] == "PRINCIPAL_ROLE:ecommerce_analytics"
     assert run.secret_outputs == set()
     assert not [text for text, _ in strings(run.outputs) if client_secret in text]
 
 
 def test_no_platform_admin_secret_is_referenced():
     run = demo_pipeline()
-    assert not [r for r in run.resources if r.type == "kubernetes:core/v1:Secret"]
+    # The one Secret it writes is its own credentials Secret.
+    assert [r.inputs["metadata"]["name"] for r in run.of_type(SECRET)] == ["ecommerce-analytics-catalog-credentials"]
     everything = [text for r in run.resources for text, _ in strings(r.inputs)]
     for name in PLATFORM_ADMIN_SECRETS:
         assert not [t for t in everything if name in t], name

@@ -96,8 +96,14 @@ def test_local_minio_is_standalone_with_buckets_users_from_secrets_and_no_defaul
     assert [b["name"] for b in minio["buckets"]] == [
         "floe-local-bronze", "floe-local-gold", "floe-local-platform", "floe-local-silver"]
     assert all(b["purge"] is False for b in minio["buckets"])
+    # The platform's own user (readwrite: Polaris, Dagster's webserver and daemon, Cube), and one user per tenant
+    # whose policy reaches only its prefixes (tests/platform/test_tenant_isolation.py).
     assert minio["users"] == [{"accessKey": "floe-s3-credentials", "existingSecret": "floe-s3-credentials",
-                               "existingSecretKey": "AWS_SECRET_ACCESS_KEY", "policy": "readwrite"}]
+                               "existingSecretKey": "AWS_SECRET_ACCESS_KEY", "policy": "readwrite"},
+                              {"accessKey": "ecommerce-analytics-s3-credentials",
+                               "existingSecret": "ecommerce-analytics-s3-credentials",
+                               "existingSecretKey": "AWS_SECRET_ACCESS_KEY", "policy": "tenant-ecommerce-analytics"}]
+    assert [p["name"] for p in minio["policies"]] == ["tenant-ecommerce-analytics"]
     assert minio["resources"] == {"requests": {"cpu": "100m", "memory": "384Mi"},
                                   "limits": {"cpu": "1", "memory": "1Gi"}}
     assert minio["service"] == {"type": "NodePort", "nodePort": 30900}
@@ -127,7 +133,9 @@ def test_prod_buckets_are_encrypted_with_the_kms_key_versioned_private_and_expir
 def test_aws_buckets_use_an_explicit_provider_per_region():
     run = demo_run(PROD)
     providers = run.of_type("pulumi:providers:aws")
-    assert [(p.name, p.inputs["region"]) for p in providers] == [("floe-storage-aws-us-east-1", "us-east-1")]
+    # Buckets: one provider per region; the tenants' IAM roles (global) through the tenants' own.
+    assert sorted((p.name, p.inputs["region"]) for p in providers) == [("floe-storage-aws-us-east-1", "us-east-1"),
+                                                                        ("floe-tenants-aws", "us-east-1")]
     for bucket in run.of_type("aws:s3/bucket:Bucket"):
         assert bucket.provider.split("::")[3] == "floe-storage-aws-us-east-1"
 

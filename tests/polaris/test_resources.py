@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -14,7 +15,7 @@ from floe_infra.polaris.resources import (
     PrincipalProvider,
     PrincipalRoleProvider,
 )
-from floe_infra.polaris.sealing import generate_keypair, unseal
+from floe_infra.polaris.sealing import SealingError, generate_keypair, unseal
 
 STORAGE = {"storageType": "S3", "allowedLocations": ["s3://floe-bronze/"], "endpoint": "http://minio:9000",
            "pathStyleAccess": True, "region": "us-east-1", "stsUnavailable": True}
@@ -145,34 +146,80 @@ def test_principal_role_holds_exactly_the_declared_catalog_roles(polaris, base, 
     assert polaris.principal_roles["sales"] == {"lakehouse": {"b"}}
 
 
-def test_principal_credentials_are_returned_sealed_and_rotated(polaris, base):
+def test_principal_credentials_leave_the_provider_only_sealed_and_rotate(polaris, base):
     public, private = generate_keypair()
     PrincipalRoleProvider().create({**base, "name": "sales", "catalog_roles": []})
     provider = PrincipalProvider()
     props = {**base, "name": "sales-pipeline", "principal_roles": ["sales"], "rotation": 0, "public_key": public}
     created = provider.create(props)
     outs = created.outs
-    assert polaris.clients[outs["client_id"]] == outs["client_secret"]
-    assert unseal(private, outs["sealed_credentials"]) == {"client_id": outs["client_id"],
-                                                           "client_secret": outs["client_secret"]}
+    opened = unseal(private, outs["sealed_credentials"])
+    assert polaris.clients[opened["client_id"]] == opened["client_secret"]
+    assert outs["client_id"] == opened["client_id"]
+    # What the platform's state keeps: no secret, in plain text or otherwise, besides the sealed box.
+    assert "client_secret" not in outs
+    assert opened["client_secret"] not in json.dumps(outs)
     assert polaris.principals["sales-pipeline"]["roles"] == {"sales"}
+    calls = len(polaris.calls)
     same = provider.update(created.id, outs, props).outs
-    assert same["client_secret"] == outs["client_secret"]
     assert same["sealed_credentials"] == outs["sealed_credentials"]
+    assert not [c for c in polaris.calls[calls:] if c.endswith("/rotate")], "an unchanged principal is not rotated"
     rotated = provider.update(created.id, outs, {**props, "rotation": 1}).outs
-    assert rotated["client_secret"] != outs["client_secret"]
-    assert outs["client_id"] not in polaris.clients  # the old credentials stopped working
-    assert unseal(private, rotated["sealed_credentials"])["client_secret"] == rotated["client_secret"]
+    new = unseal(private, rotated["sealed_credentials"])
+    assert new["client_secret"] != opened["client_secret"]
+    assert opened["client_id"] not in polaris.clients  # the old credentials stopped working
+    assert polaris.clients[new["client_id"]] == new["client_secret"]
+
+
+def test_a_new_public_key_gets_new_credentials_only_it_opens(polaris, base):
+    old_public, old_private = generate_keypair()
+    new_public, new_private = generate_keypair()
+    provider = PrincipalProvider()
+    props = {**base, "name": "sales-pipeline", "principal_roles": [], "rotation": 0, "public_key": old_public}
+    created = provider.create(props)
+    before = unseal(old_private, created.outs["sealed_credentials"])
+    after = provider.update(created.id, created.outs, {**props, "public_key": new_public}).outs
+    opened = unseal(new_private, after["sealed_credentials"])
+    # The secret is not kept, so the new key cannot get the old credentials re-sealed: they are rotated.
+    assert opened["client_secret"] != before["client_secret"]
+    assert before["client_id"] not in polaris.clients
+    with pytest.raises(SealingError):
+        unseal(old_private, after["sealed_credentials"])
+
+
+def test_state_holding_a_plain_client_secret_is_updated_to_drop_it(polaris, base):
+    public, _ = generate_keypair()
+    provider = PrincipalProvider()
+    props = {**base, "name": "sales-pipeline", "principal_roles": [], "rotation": 0, "public_key": public}
+    created = provider.create(props)
+    legacy = {**created.outs, "client_secret": "kept-in-state-by-an-older-floe-infra"}
+    assert provider.diff(created.id, legacy, props).changes is True
+    updated = provider.update(created.id, legacy, props).outs
+    assert "client_secret" not in updated
+    assert updated["sealed_credentials"] == created.outs["sealed_credentials"]
 
 
 def test_creating_an_existing_principal_rotates_to_learn_its_credentials(polaris, base):
+    public, private = generate_keypair()
     provider = PrincipalProvider()
-    props = {**base, "name": "sales-pipeline", "principal_roles": [], "rotation": 0, "public_key": None}
+    props = {**base, "name": "sales-pipeline", "principal_roles": [], "rotation": 0, "public_key": public}
     provider.create(props)
     again = provider.create(props).outs
-    assert polaris.clients[again["client_id"]] == again["client_secret"]
-    assert again["sealed_credentials"] is None
+    opened = unseal(private, again["sealed_credentials"])
+    assert polaris.clients[opened["client_id"]] == opened["client_secret"]
     assert "POST /api/management/v1/principals/sales-pipeline/rotate" in polaris.calls
+
+
+def test_a_principal_without_a_public_key_keeps_no_credentials_until_it_has_one(polaris, base):
+    provider = PrincipalProvider()
+    props = {**base, "name": "sales-pipeline", "principal_roles": [], "rotation": 0, "public_key": None}
+    created = provider.create(props)
+    assert created.outs["sealed_credentials"] is None
+    assert "client_secret" not in created.outs
+    public, private = generate_keypair()
+    keyed = provider.update(created.id, created.outs, {**props, "public_key": public}).outs
+    opened = unseal(private, keyed["sealed_credentials"])
+    assert polaris.clients[opened["client_id"]] == opened["client_secret"]
 
 
 def test_dynamic_providers_pickle_without_any_credential(base):
