@@ -50,9 +50,11 @@ def _validate(args: argparse.Namespace) -> int:
     if args.contract is not None and not args.pipeline:
         raise FloeError("--contract checks floe.yaml files against a platform's contract: give --pipeline too")
     lines: list[str] = []
+    warnings: list[Problem] = []
     if args.platform is not None:
         platform, pipelines = load_configuration(args.platform, args.pipeline)
         lines += platform_summary(platform)
+        warnings += platform.warnings
         checked = "against the platform"
     elif args.contract is not None:
         contract = load_contract_file(args.contract)
@@ -72,10 +74,13 @@ def _validate(args: argparse.Namespace) -> int:
         lines += pipeline_summary(loaded)
     if args.json:
         _print_json({"valid": True, "checked": checked, "problems": [],
+                     "warnings": [_problem_json(w) for w in warnings],
                      "files": [str(f) for f in ([args.platform] if args.platform else []) + args.pipeline]})
     else:
         for line in lines:
             print(line)
+        for warning in warnings:
+            print(f"warning: {warning}", file=sys.stderr)
         print(f"valid: checked {checked}")
     return ExitCode.OK
 

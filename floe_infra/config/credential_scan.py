@@ -22,6 +22,8 @@ from floe_infra.config.yaml_source import Path_, SourceDocument
 from floe_infra.errors import Problem
 
 _WORD_SPLIT = re.compile(r"[^a-z0-9]+")
+# `${NAME}` / `${NAME:-default}` as floe-runtime expands them (floe-infra itself expands nothing in floe.yaml).
+_ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-[^}]*)?\}")
 _CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 # Single words that make a key a credential.
 _SECRET_WORDS = frozenset({
@@ -97,11 +99,14 @@ def _walk(data: Any, path: Path_) -> Iterator[tuple[Path_, Any]]:
 
 
 def scan_platform(doc: SourceDocument) -> list[Problem]:
-    """Plaintext credentials in platform.yaml."""
+    """Plaintext credentials in platform.yaml (a number is a credential too, under a credential key)."""
     problems: list[Problem] = []
     for path, value in _walk(doc.data, ()):
         key = path[-1] if path and isinstance(path[-1], str) else None
-        if isinstance(value, str):
+        if isinstance(value, int | float) and not isinstance(value, bool) and key is not None and credential_key(key):
+            problems.append(doc.problem(path, f"'{key}' holds a plaintext credential; replace it with "
+                                        "`{secret_ref: <kubernetes-secret-name>}`"))
+        elif isinstance(value, str):
             if kind := secret_value_kind(value):
                 problems.append(doc.problem(path, f"this value is {kind}; platform.yaml must not hold "
                                             "credentials: put it in a Kubernetes Secret and reference it "
@@ -127,6 +132,10 @@ def scan_pipeline(doc: SourceDocument) -> list[Problem]:
         if isinstance(value, str) and (kind := secret_value_kind(value)):
             problems.append(doc.problem(path, f"this value is {kind}; floe.yaml holds no credentials: "
                                         "ask the platform team to add it to platform.yaml as a secret_ref"))
+        elif isinstance(value, str) and (names := [n for n in _ENV_REFERENCE.findall(value) if credential_key(n)]):
+            problems.append(doc.problem(path, f"${{{names[0]}}} names a credential variable: floe-runtime expands "
+                                        "floe.yaml in the pipeline's pods, where it would copy the credential into "
+                                        "this value (and telemetry or lineage that carry it); remove the reference"))
         elif isinstance(value, dict):
             for child_key, child in value.items():
                 visit(child, (*path, child_key))

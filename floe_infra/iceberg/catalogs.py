@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +43,7 @@ class CatalogTarget:
 
     uri: str
     warehouse: str
-    credential: str | None = None
+    credential: str | None = field(default=None, repr=False)
     scope: str | None = None
 
     @property

@@ -42,7 +42,7 @@ class PipelineArgs:
     access: ClusterAccess
     image: ImageRef | None
     module: str
-    credentials: pulumi.Output[dict[str, str]]
+    credentials: pulumi.Output[dict[str, str]] = field(repr=False)
     model_files: dict[str, str] = field(default_factory=dict)
     chart_sources: dict[str, ChartSource] = field(default_factory=dict)
 

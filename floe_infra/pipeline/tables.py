@@ -10,7 +10,7 @@ deployment before any table changes, and it alone drops tables removed with `dro
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 
@@ -31,7 +31,7 @@ class TablesArgs:
     """
 
     binding: PipelineBinding
-    credential: pulumi.Input[str]
+    credential: pulumi.Input[str] = field(repr=False)
 
 
 def catalog_target(binding: PipelineBinding, table: TableBinding) -> CatalogTarget:

@@ -8,7 +8,7 @@ Catalog *contents* (warehouses, namespaces, principals, grants) are catalog gove
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -44,7 +44,7 @@ class CatalogServerArgs:
     platform: PlatformConfig
     topology: Topology
     namespace: pulumi.Input[str]
-    secrets: PlatformSecrets
+    secrets: PlatformSecrets = field(repr=False)
     database_ready: pulumi.Resource | None
 
 

@@ -8,7 +8,7 @@ spec: the script reads them from the environment, filled from Secrets.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -45,7 +45,7 @@ class DatabaseArgs:
     platform: PlatformConfig
     topology: Topology
     namespace: pulumi.Input[str]
-    secrets: PlatformSecrets
+    secrets: PlatformSecrets = field(repr=False)
     services: tuple[str, ...]
 
 

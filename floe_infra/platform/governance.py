@@ -14,7 +14,7 @@ access is on). Previews never call Polaris: plans are computed from the declared
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -66,7 +66,7 @@ class GovernanceArgs:
     platform: PlatformConfig
     topology: Topology
     namespace: pulumi.Input[str]
-    secrets: PlatformSecrets
+    secrets: PlatformSecrets = field(repr=False)
     polaris_ready: pulumi.Resource
     url: str
 

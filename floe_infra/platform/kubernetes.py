@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -100,7 +100,7 @@ def config_digest_env(objects: Sequence[k8s.core.v1.ConfigMap | k8s.core.v1.Secr
 class ClusterAccess:
     """How to reach the cluster, from stack config (`floe:kubeconfig`, `floe:kubeContext`)."""
 
-    kubeconfig: pulumi.Input[str] | None
+    kubeconfig: pulumi.Input[str] | None = field(repr=False)
     context: str | None
 
 

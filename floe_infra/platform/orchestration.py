@@ -12,7 +12,7 @@ the release installs from a local copy without the schema (`floe-infra charts fe
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -53,7 +53,7 @@ class OrchestrationArgs:
     platform: PlatformConfig
     topology: Topology
     namespace: pulumi.Input[str]
-    secrets: PlatformSecrets
+    secrets: PlatformSecrets = field(repr=False)
     database_ready: pulumi.Resource
 
 

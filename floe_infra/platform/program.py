@@ -46,6 +46,8 @@ def run_platform() -> FloePlatform:
     except ConfigError as exc:
         # A RunError is reported as the program's error message, without a Python traceback.
         raise pulumi.RunError(f"platform.yaml is invalid:\n{exc}") from None
+    for warning in loaded.warnings:
+        pulumi.log.warn(str(warning))
     platform = with_stack_chart_sources(loaded.config, config)
     provided = {}
     for name, _ in referenced_secrets(platform):

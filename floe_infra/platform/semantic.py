@@ -9,7 +9,7 @@ model directory, so Cube recompiles as soon as the files change. No restart, no 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -59,7 +59,7 @@ class SemanticArgs:
     platform: PlatformConfig
     topology: Topology
     namespace: pulumi.Input[str]
-    secrets: PlatformSecrets
+    secrets: PlatformSecrets = field(repr=False)
 
 
 class Semantic(pulumi.ComponentResource):

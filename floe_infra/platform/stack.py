@@ -38,7 +38,7 @@ class PlatformArgs:
 
     platform: PlatformConfig
     access: ClusterAccess
-    provided_secrets: Mapping[str, pulumi.Output[dict[str, str]]] = field(default_factory=dict)
+    provided_secrets: Mapping[str, pulumi.Output[dict[str, str]]] = field(default_factory=dict, repr=False)
 
 
 def database_users(platform: PlatformConfig) -> tuple[str, ...]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -27,7 +27,7 @@ class StorageArgs:
     platform: PlatformConfig
     topology: Topology
     namespace: pulumi.Input[str]
-    secrets: PlatformSecrets
+    secrets: PlatformSecrets = field(repr=False)
 
 
 def bucket_retention_days(platform: PlatformConfig, bucket: str) -> int | None:

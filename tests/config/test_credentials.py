@@ -83,3 +83,80 @@ def test_every_credential_of_a_floe_yaml_is_reported_at_once(write_yaml):
         load_pipeline(path)
     located = sorted((p.line, p.path) for p in caught.value.problems if "floe.yaml holds" in p.message)
     assert located == [(3, "credentials"), (6, "observability.attributes.key")]
+
+
+# --- errors never repeat a credential -------------------------------------------------------------------
+
+CATALOG = "storage:\n  default:\n    bucket: floe-data\ncatalogs:\n  default:\n    uri: http://p\n    warehouse: w\n" \
+          "    credentials:\n      mode: oauth2\n      client_id: svc\n"
+
+
+@pytest.mark.parametrize(("line", "pasted"), [
+    ("      client_secret: pol-9f8e7d6c5b4a39281706f5e4d3c2b1a0\n", "pol-9f8e7d6c5b4a39281706f5e4d3c2b1a0"),
+    ("      client_secret: 4417123456789113\n", "4417123456789113"),  # a number is not shown either
+    ("      client_secret: {secret_ref: wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY}\n",
+     "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),  # an AWS secret key pasted as a Secret name
+    ("      client_secret: {secret_ref: AKIAIOSFODNN7EXAMPLE}\n", "AKIAIOSFODNN7EXAMPLE"),
+])
+def test_what_was_pasted_into_a_credential_field_is_never_echoed(write_yaml, capsys, line: str, pasted: str):
+    from floe_infra.cli import main
+
+    path = write_yaml(CATALOG + line)
+    with pytest.raises(ConfigError) as caught:
+        load_platform(path, env={})
+    assert caught.value.problems, "refused"
+    assert pasted not in str(caught.value)
+    # Nor through the CLI, in text or JSON, where terminals and CI logs keep it.
+    for json_flag in ([], ["--json"]):
+        assert main(["validate", "--platform", str(path), *json_flag]) == 2
+        captured = capsys.readouterr()
+        assert pasted not in captured.out + captured.err
+        assert "client_secret" in captured.out + captured.err
+
+
+def test_a_secret_looking_value_in_any_field_is_not_echoed(write_yaml):
+    path = write_yaml("storage:\n  default:\n    bucket: floe-data\n    endpoint: http://root:rootpass@minio:9000\n")
+    with pytest.raises(ConfigError) as caught:
+        load_platform(path, env={})
+    assert "rootpass" not in str(caught.value)
+    assert "storage.default.endpoint" in str(caught.value)
+
+
+def test_ordinary_values_are_still_shown_to_help_fix_them(write_yaml):
+    path = write_yaml("storage:\n  default:\n    bucket: Floe_Data\n")
+    with pytest.raises(ConfigError, match="bucket 'Floe_Data' breaks the S3 naming rules"):
+        load_platform(path, env={})
+
+
+# --- ${VAR}: FLOE_* in platform.yaml, nothing in floe.yaml ------------------------------------------------
+
+CI_ENVIRONMENT = {"PULUMI_CONFIG_PASSPHRASE": "platform-passphrase-of-ci", "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMIK7",
+                  "FLOE_BUCKET": "floe-data"}
+
+
+@pytest.mark.parametrize("variable", ["PULUMI_CONFIG_PASSPHRASE", "AWS_SECRET_ACCESS_KEY"])
+def test_a_platform_yaml_cannot_pull_a_ci_secret_out_of_the_environment(write_yaml, variable: str):
+    path = write_yaml(f"storage:\n  default:\n    bucket: floe-data\nobservability:\n  attributes:\n"
+                      f"    leak: ${{{variable}}}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_platform(path, env=CI_ENVIRONMENT)
+    assert CI_ENVIRONMENT[variable] not in str(caught.value)
+    [problem] = caught.value.problems
+    assert (problem.line, problem.path) == (6, "observability.attributes.leak")
+    assert f"${{{variable}}} is not expanded: only FLOE_* environment variables are" in problem.message
+
+
+def test_a_floe_yaml_expands_nothing_so_the_preview_shows_the_text_as_written(write_yaml, monkeypatch):
+    for key, value in CI_ENVIRONMENT.items():
+        monkeypatch.setenv(key, value)
+    path = write_yaml('name: sales\nversion: "1.0.0"\nobservability:\n  attributes:\n'
+                      '    bucket: ${FLOE_BUCKET}\n    deploy: ${PULUMI_CONFIG_PASSPHRASE:-none}\n', "floe.yaml")
+    with pytest.raises(ConfigError) as caught:
+        load_pipeline(path)
+    # A reference to a credential variable is refused (floe-runtime would expand it in the pods) ...
+    [problem] = caught.value.problems
+    assert (problem.line, problem.path) == (6, "observability.attributes.deploy")
+    assert "names a credential variable" in problem.message
+    # ... and anything else stays as written, even a FLOE_* variable.
+    path.write_text('name: sales\nversion: "1.0.0"\nobservability:\n  attributes:\n    bucket: ${FLOE_BUCKET}\n')
+    assert load_pipeline(path).config.observability.attributes == {"bucket": "${FLOE_BUCKET}"}

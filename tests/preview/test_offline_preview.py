@@ -325,3 +325,18 @@ def test_every_demo_environment_previews_offline(stack: str):
     previews = demo(stack)
     assert [p.label for p in previews] == [f"floe-platform/{stack}", f"ecommerce-analytics/{stack}"]
     assert not any(p.blocked for p in previews)
+
+
+def test_two_resources_with_one_urn_stop_any_preview_as_the_engine_would(tmp_path: Path):
+    import pulumi_kubernetes as k8s
+
+    from floe_infra.preview.runtime import DuplicateResourceError, run_program
+
+    def program() -> None:
+        for _ in range(2):  # e.g. two tenants or layers whose names lead to the same logical name
+            k8s.core.v1.ConfigMap("twice", data={"a": "b"})
+
+    expected = (r"1 resource URN\(s\) registered more than once, which `pulumi preview` refuses: "
+                r"urn:pulumi:local::p::pulumi:pulumi:Stack\$kubernetes:core/v1:ConfigMap::twice")
+    with pytest.raises(DuplicateResourceError, match=expected):
+        run_program(program, project="p", stack="local", root_directory=tmp_path)
