@@ -1,8 +1,8 @@
 """The GitHub Actions workflows: valid against GitHub's schemas, least privilege, wired to the guardrails.
 
 actionlint cannot be installed here (its binary comes from GitHub releases), so this is the
-structural equivalent: SchemaStore's workflow and action schemas (vendored by check-jsonschema),
-`bash -n` on every script, and the rules this project holds its workflows to.
+structural equivalent: SchemaStore's workflow schema (vendored by check-jsonschema), `bash -n` on
+every script, zizmor's security audit, and the rules this project holds its workflows to.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import sys
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -24,8 +25,10 @@ from floe_infra.errors import ExitCode
 from tests.conftest import REPO
 
 WORKFLOWS = sorted((REPO / ".github" / "workflows").glob("*.yml"))
-ACTIONS = sorted((REPO / ".github" / "actions").glob("*/action.yml"))
-PINNED = re.compile(r"^([\w.-]+/[\w./-]+@v\d+(\.\d+){0,2}|\./\.github/(actions|workflows)/[\w./-]+)$")
+SCRIPTS = sorted((REPO / ".github" / "scripts").glob("*.sh"))
+# An action pinned to a commit, its version in a comment; or a workflow of this repository at this commit.
+PINNED = re.compile(r"^\s*(- )?uses: ([\w.-]+/[\w./-]+@[0-9a-f]{40}  # v\d+\.\d+\.\d+"
+                    r"|\./\.github/workflows/[\w.-]+\.yml(  # zizmor: ignore\[self-repository\])?)$")
 
 
 class _GitHubLoader(yaml.SafeLoader):
@@ -56,9 +59,9 @@ def steps(workflow: dict[str, Any]) -> list[dict[str, Any]]:
     return [step for job in jobs(workflow).values() for step in job.get("steps", [])]
 
 
-def test_there_are_preview_and_deploy_workflows_and_a_setup_action():
+def test_there_are_preview_and_deploy_workflows_and_a_setup_script():
     assert [p.name for p in WORKFLOWS] == ["deploy-environment.yml", "deploy.yml", "preview.yml"]
-    assert [p.parent.name for p in ACTIONS] == ["setup"]
+    assert [p.name for p in SCRIPTS] == ["setup.sh"]
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
@@ -66,17 +69,9 @@ def test_workflows_match_githubs_workflow_schema(path: Path):
     jsonschema.validate(load(path), schema("github-workflows.json"))
 
 
-@pytest.mark.parametrize("path", ACTIONS, ids=lambda p: p.parent.name)
-def test_actions_match_githubs_action_schema(path: Path):
-    jsonschema.validate(load(path), schema("github-actions.json"))
-
-
 def test_every_script_is_valid_bash():
-    scripts = []
-    for path in [*WORKFLOWS, *ACTIONS]:
-        document = load(path)
-        scripts += [(path.name, step["run"]) for step in
-                    (steps(document) if "jobs" in document else document["runs"]["steps"]) if "run" in step]
+    scripts = [(path.name, step["run"]) for path in WORKFLOWS for step in steps(load(path)) if "run" in step]
+    scripts += [(path.name, path.read_text()) for path in SCRIPTS]
     assert len(scripts) >= 8
     for name, script in scripts:
         # Expressions are substituted before bash runs: stand in a plain word.
@@ -85,14 +80,30 @@ def test_every_script_is_valid_bash():
         assert result.returncode == 0, f"{name}: {result.stderr}\n{script}"
 
 
-@pytest.mark.parametrize("path", [*WORKFLOWS, *ACTIONS], ids=lambda p: p.name if p.suffix else str(p))
-def test_every_action_is_pinned_to_a_version(path: Path):
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_every_action_is_pinned_to_a_commit_with_its_version_in_a_comment(path: Path):
+    lines = [line for line in path.read_text().splitlines() if re.match(r"^\s*(- )?uses:", line)]
+    assert lines
+    assert [line for line in lines if not PINNED.match(line)] == []
+
+
+def test_zizmor_finds_nothing_at_its_default_persona():
+    zizmor = Path(sys.executable).with_name("zizmor")
+    result = subprocess.run([str(zizmor), "--offline", "--no-progress", "--color", "never",
+                             str(REPO / ".github" / "workflows")],
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No findings to report" in result.stdout
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_no_expression_is_expanded_inside_a_script_and_no_checkout_keeps_its_token(path: Path):
     document = load(path)
-    uses = [step["uses"] for step in (steps(document) if "jobs" in document else document["runs"]["steps"])
-            if "uses" in step]
-    uses += [job["uses"] for job in document.get("jobs", {}).values() if "uses" in job]
-    assert uses
-    assert [u for u in uses if not PINNED.match(u)] == []
+    # Values reach scripts through `env:`: an expression in `run:` is pasted into the script before bash runs.
+    assert [step["run"] for step in steps(document) if "run" in step and "${{" in step["run"]] == []
+    checkouts = [step for step in steps(document) if step.get("uses", "").startswith("actions/checkout@")]
+    assert all(step["with"]["persist-credentials"] is False for step in checkouts)
+    assert "secrets: inherit" not in path.read_text()
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
@@ -111,21 +122,38 @@ def test_permissions_are_least_privilege(path: Path):
 def test_previews_run_the_policy_pack_and_comment_and_forks_get_no_secrets():
     workflow = load(REPO / ".github/workflows/preview.yml")
     assert workflow["on"] == {"pull_request": {"branches": ["main"]}}
-    for name in ("platform", "pipelines"):
-        job = jobs(workflow)[name]
-        assert "head.repo.full_name == github.repository" in job["if"]
-        [pulumi] = [s for s in job["steps"] if s.get("uses", "").startswith("pulumi/actions@")]
-        assert pulumi["with"]["command"] == "preview"
-        assert pulumi["with"]["comment-on-pr"] is True
-        assert pulumi["with"]["diff"] is True
-        assert pulumi["with"]["policyPacks"] == "policy"
-        assert pulumi["with"]["policyPackConfigs"] == "policy/config/${{ matrix.stack }}.json"
-        assert pulumi["with"]["cloud-url"] == "${{ env.PULUMI_BACKEND_URL }}"
-    assert jobs(workflow)["pipelines"]["strategy"]["matrix"]["project"] == \
-        "${{ fromJSON(needs.changes.outputs.pipelines) }}"
+    platform = jobs(workflow)["platform"]
+    assert "head.repo.full_name == github.repository" in platform["if"]
+    [pulumi] = [s for s in platform["steps"] if s.get("uses", "").startswith("pulumi/actions@")]
+    assert pulumi["with"]["command"] == "preview"
+    assert pulumi["with"]["comment-on-pr"] is True
+    assert pulumi["with"]["diff"] is True
+    assert pulumi["with"]["policyPacks"] == "policy"
+    assert pulumi["with"]["policyPackConfigs"] == "policy/config/${{ matrix.stack }}.json"
+    assert pulumi["with"]["cloud-url"] == "${{ env.PULUMI_BACKEND_URL }}"
     offline = jobs(workflow)["offline"]
     assert "if" not in offline  # every PR, forks included: it needs no secret
     assert "secrets." not in json.dumps(offline)
+    assert "permissions" not in offline  # the workflow's contents: read; the PR's code runs here
+    # The comment is posted by a job that runs none of the PR's code.
+    comment = jobs(workflow)["comment"]
+    assert comment["needs"] == "offline"
+    assert not [s for s in comment["steps"] if s.get("uses", "").startswith("actions/checkout@")]
+
+
+def test_data_teams_prs_reach_no_platform_secret():
+    """A pipeline's PR runs the PR's code with its tenant's own read-only catalog credential, and nothing else."""
+    workflow = load(REPO / ".github/workflows/preview.yml")
+    tables = jobs(workflow)["tables"]
+    assert tables["environment"] == "${{ matrix.stack }}-${{ matrix.project.name }}-preview"
+    assert tables["strategy"]["matrix"]["project"] == "${{ fromJSON(needs.changes.outputs.pipelines) }}"
+    used = set(re.findall(r"secrets\.(\w+)", json.dumps(tables)))
+    assert used == {"FLOE_CATALOG_CREDENTIAL"}
+    # The platform's secrets are only ever in the platform tier's environments.
+    for path in WORKFLOWS:
+        for name, job in jobs(load(path)).items():
+            if "PULUMI_CONFIG_PASSPHRASE" in json.dumps(job) and "floe-platform" in json.dumps(job):
+                assert job["environment"] in ("${{ matrix.stack }}-preview", "${{ inputs.stack }}"), name
 
 
 def test_deploys_go_to_dev_then_to_prod_through_protected_environments():
@@ -135,13 +163,18 @@ def test_deploys_go_to_dev_then_to_prod_through_protected_environments():
     assert {j["with"]["stack"] for j in jobs(deploy).values()} == {"dev", "prod"}
     environment = load(REPO / ".github/workflows/deploy-environment.yml")
     assert environment["concurrency"]["cancel-in-progress"] is False
+    # Two tiers, each in GitHub environments holding only its own secrets.
+    assert jobs(environment)["platform"]["environment"] == "${{ inputs.stack }}"
+    assert jobs(environment)["pipelines"]["environment"] == "${{ inputs.stack }}-${{ matrix.project.name }}"
     for name in ("platform", "pipelines"):
-        job = jobs(environment)[name]
-        assert job["environment"] == "${{ inputs.stack }}"
-        [pulumi] = [s for s in job["steps"] if s.get("uses", "").startswith("pulumi/actions@")]
+        [pulumi] = [s for s in jobs(environment)[name]["steps"] if s.get("uses", "").startswith("pulumi/actions@")]
         assert pulumi["with"]["command"] == "up"
         assert pulumi["with"]["policyPacks"] == "policy"
     assert "platform" in jobs(environment)["pipelines"]["needs"]
+    # The tenant's key comes from its pipeline's environment, as a secret config of this run only.
+    [pulumi] = [s for s in jobs(environment)["pipelines"]["steps"] if s.get("uses", "").startswith("pulumi/actions@")]
+    assert yaml.safe_load(pulumi["with"]["config-map"]) == {
+        "floe:tenantKey": {"value": "${{ secrets.FLOE_TENANT_KEY }}", "secret": True}}
 
 
 def test_every_stack_the_workflows_use_has_a_policy_config():
