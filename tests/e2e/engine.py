@@ -81,9 +81,11 @@ class Pulumi:
             launcher.chmod(0o755)
         return directory
 
-    def run(self, *args: str, cwd: Path, check: bool = True, timeout: float = COMMAND_TIMEOUT_SECONDS) -> Result:
+    def run(self, *args: str, cwd: Path, check: bool = True, timeout: float = COMMAND_TIMEOUT_SECONDS,
+            passphrase: str | None = None) -> Result:
         start = time.monotonic()
-        completed = subprocess.run(["pulumi", *args, "--non-interactive"], cwd=cwd, env=self.env(),
+        env = self.env() | ({"PULUMI_CONFIG_PASSPHRASE": passphrase} if passphrase else {})
+        completed = subprocess.run(["pulumi", *args, "--non-interactive"], cwd=cwd, env=env,
                                    capture_output=True, text=True, timeout=timeout, check=False,
                                    preexec_fn=die_with_parent)
         result = Result(tuple(args), completed.returncode, completed.stdout, completed.stderr,
@@ -102,25 +104,30 @@ class Pulumi:
 
 @dataclass
 class Stack:
-    """One stack of one project, configured from a config file outside the project directory."""
+    """One stack of one project, configured from a config file outside the project directory; `passphrase`
+    (default: the Pulumi's) is its own secrets provider's, as each tier has its own."""
 
     pulumi: Pulumi
     project_dir: Path
     name: str
     config_file: Path
+    passphrase: str | None = None
 
     def init(self, config: dict[str, Any], secrets: dict[str, str] | None = None) -> None:
         self.config_file.write_text(yaml.safe_dump({"config": config}))
-        self.pulumi.run("stack", "init", self.name, cwd=self.project_dir)
+        self.run("stack", "init", self.name)
         for key, value in (secrets or {}).items():
-            self.pulumi.run("config", "set", "--secret", key, value, "--stack", self.name, *self._config_args(),
-                            cwd=self.project_dir)
+            self.run("config", "set", "--secret", key, value, "--stack", self.name, *self._config_args())
+
+    def run(self, *args: str, check: bool = True, passphrase: str | None = None) -> Result:
+        """A pulumi command in the project directory, with this stack's passphrase unless another is given."""
+        return self.pulumi.run(*args, cwd=self.project_dir, check=check, passphrase=passphrase or self.passphrase)
 
     def _config_args(self) -> tuple[str, ...]:
         return ("--config-file", str(self.config_file))
 
     def cmd(self, *args: str, check: bool = True) -> Result:
-        return self.pulumi.run(*args, "--stack", self.name, *self._config_args(), cwd=self.project_dir, check=check)
+        return self.run(*args, "--stack", self.name, *self._config_args(), check=check)
 
     def up(self, *extra: str) -> Result:
         return self.cmd("up", "--yes", "--skip-preview", "--diff", *extra)
@@ -129,7 +136,7 @@ class Stack:
         return self.cmd("preview", "--diff", *extra, check=check)
 
     def export(self) -> dict[str, Any]:
-        return self.pulumi.run("stack", "export", "--stack", self.name, cwd=self.project_dir).json()
+        return self.run("stack", "export", "--stack", self.name).json()
 
     def outputs(self) -> dict[str, Any]:
-        return self.pulumi.run("stack", "output", "--json", "--stack", self.name, cwd=self.project_dir).json()
+        return self.run("stack", "output", "--json", "--stack", self.name).json()

@@ -20,6 +20,8 @@ from tests.e2e.kube import Cluster, ObjectRef, declared_objects
 from tests.e2e.world import CREDENTIAL_KEY, NAMESPACE, ROOT_SECRET, STACK, World, e2e_world
 
 pytestmark = pytest.mark.e2e
+TENANT = "ecommerce-analytics"
+TENANT_ACCOUNT = f"system:serviceaccount:{NAMESPACE}:{TENANT}-pipeline"
 
 
 @pytest.fixture(scope="module")
@@ -79,6 +81,82 @@ def test_3_pipeline_up_through_a_real_stack_reference_then_no_changes(step: Worl
     tables = step.pipeline.outputs()["tables"]
     assert len(tables) == 4
     clock.note(f"with the pipeline: {step.cluster.census(NAMESPACE)}; {len(tables)} Iceberg tables in the REST catalog")
+
+
+def _allowed(cluster: Cluster, user: str, verb: str, resource: str, name: str | None = None) -> bool:
+    """What the API server's authorizer answers for `user` (a SubjectAccessReview: RBAC, not a mock)."""
+    attributes = {"namespace": NAMESPACE, "verb": verb, "resource": resource, **({"name": name} if name else {})}
+    review = cluster.resource("authorization.k8s.io/v1", "SubjectAccessReview").create(
+        body={"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
+              "spec": {"user": user, "groups": ["system:serviceaccounts", f"system:serviceaccounts:{NAMESPACE}"],
+                       "resourceAttributes": attributes}}, _request_timeout=10)
+    return bool(review.status.allowed)
+
+
+def test_3i_the_tenant_reaches_only_its_own_secrets_and_the_services_it_uses(step: World, clock: Clock):
+    cluster = step.cluster
+    with clock("3i isolation checks"):
+        own = [("get", "secrets", f"{TENANT}-catalog-credentials"), ("get", "secrets", f"{TENANT}-s3-credentials"),
+               ("get", "configmaps", f"{TENANT}-floe-config"), ("get", "configmaps", f"{TENANT}-floe-env")]
+        others = [("get", "secrets", ROOT_SECRET), ("get", "secrets", "floe-s3-credentials"),
+                  ("get", "secrets", "floe-dagster-postgresql"), ("get", "secrets", "floe-minio-root"),
+                  ("get", "secrets", "marketing-catalog-credentials"), ("list", "secrets", None),
+                  ("watch", "secrets", None), ("get", "configmaps", "floe-dagster-instance"),
+                  ("create", "pods", None), ("create", "jobs", None), ("create", "secrets", None),
+                  ("patch", "secrets", f"{TENANT}-catalog-credentials")]
+        answers = {(verb, resource, name): _allowed(cluster, TENANT_ACCOUNT, verb, resource, name)
+                   for verb, resource, name in own + others}
+        # The platform's Dagster account, for contrast: the identity tenants no longer run as can launch pods.
+        dagster_can_create_pods = _allowed(cluster, f"system:serviceaccount:{NAMESPACE}:floe-dagster", "create",
+                                           "pods")
+    assert [a for a in own if not answers[a]] == []
+    assert [a for a in others if answers[a]] == []
+    assert dagster_can_create_pods
+    # The code location runs as the tenant, with the tenant's Secrets only; so do the runs it launches.
+    [deployment] = [d for d in cluster.list("apps/v1", "Deployment", NAMESPACE)
+                    if (d.metadata.labels or {}).get("floe.dev/pipeline") == TENANT]
+    pod = deployment.spec.template
+    assert pod.spec.serviceAccountName == f"{TENANT}-pipeline"
+    [container] = pod.spec.containers
+    # (The chart also names Celery's config Secret, optional, which this platform never creates.)
+    assert sorted(source.secretRef.name for source in container.envFrom
+                  if source.secretRef and not source.secretRef.optional) == [
+        f"{TENANT}-catalog-credentials", f"{TENANT}-s3-credentials"]
+    context = json.loads(next(e.value for e in container.env if e.name.endswith("CONTAINER_CONTEXT")))["k8s"]
+    assert context["service_account_name"] == f"{TENANT}-pipeline"
+    assert "floe-s3-credentials" not in context.get("env_secrets", [])
+    # Its NetworkPolicy exists, selects its pods, and every peer it allows is a pod that exists.
+    [policy] = [p for p in cluster.list("networking.k8s.io/v1", "NetworkPolicy", NAMESPACE)
+                if p.metadata.name == f"{TENANT}-pipeline"]
+    assert pod.metadata.labels["floe.dev/pipeline"] == policy.spec.podSelector.matchLabels["floe.dev/pipeline"]
+    peers = [peer.podSelector.matchLabels for rule in policy.spec.egress for peer in (rule.to or [])]
+    peers += [peer.podSelector.matchLabels for rule in policy.spec.ingress for peer in rule["from"]]
+    assert len(peers) == 6  # Polaris, MinIO, PostgreSQL, Jaeger, Marquez' API; Dagster in
+    for labels in peers:
+        selector = ",".join(f"{k}={v}" for k, v in dict(labels).items())
+        assert cluster.list("v1", "Pod", NAMESPACE, label_selector=selector), f"no pod matches {selector}"
+    # Its MinIO user's policy, as the chart's post-install Job reads it: valid JSON, the tenant's prefixes only.
+    minio = cluster.get(ObjectRef("v1", "ConfigMap", "floe-minio", NAMESPACE))
+    [policy_json] = [v for k, v in minio.data.items() if k.startswith("policy_")]
+    statements = json.loads(policy_json)["Statement"]
+    objects = {r for s in statements for r in s.get("Resource", []) if r.count("/") >= 1 and r.endswith("*")}
+    assert objects == {"arn:aws:s3:::floe-local-bronze/bronze/ecommerce_analytics/*",
+                       "arn:aws:s3:::floe-local-silver/silver/ecommerce_analytics/*",
+                       "arn:aws:s3:::floe-local-gold/gold/ecommerce_analytics/*",
+                       "arn:aws:s3:::floe-local-bronze/bronze/*", "arn:aws:s3:::floe-local-silver/silver/*",
+                       "arn:aws:s3:::floe-local-gold/gold/*", "arn:aws:s3:::floe-local-platform/compute-logs/*"}
+    # The platform's state, even decrypted with its passphrase, holds the tenant's catalog secret nowhere.
+    credentials = cluster.get(ObjectRef("v1", "Secret", f"{TENANT}-catalog-credentials", NAMESPACE))
+    client_secret = base64.b64decode(credentials.data["POLARIS_CLIENT_SECRET"]).decode()
+    decrypted = step.platform.run("stack", "export", "--show-secrets", "--stack", STACK).stdout
+    assert step.platform.outputs()["contract"]["tenants"][TENANT]["sealed_credentials"] in decrypted
+    assert client_secret not in decrypted
+    # The tiers' secrets providers are apart: the platform's passphrase opens nothing of the pipeline stack.
+    refused = step.pipeline.run("config", "get", "floe:tenantKey", "--stack", STACK,
+                                *("--config-file", str(step.pipeline.config_file)), check=False,
+                                passphrase=step.pulumi.passphrase)
+    assert refused.returncode != 0
+    assert step.tenant_private_key not in refused.stdout + refused.stderr
 
 
 def test_4_state_holds_no_credential_in_plain_text(step: World, clock: Clock):
@@ -142,8 +220,10 @@ def test_6_a_change_applies_exactly_itself_and_passes_the_policy_pack(step: Worl
     policy = ("--policy-pack", str(REPO / "policy"))
     with clock("6a platform preview (tenant added, policy pack)"):
         planned = _changes(step.platform.preview("--json", *policy).json())
-    # The workspace and Cube's model mounts list the tenant; the quota's plan counts its code server.
-    assert planned.pop("update") <= {"floe-orchestration-dagster", "floe-semantic-cube", "floe-k8s-quota"}
+    # The workspace and Cube's model mounts list the tenant; the quota's plan counts its code server; MinIO adds its
+    # user and policy.
+    assert planned.pop("update") <= {"floe-orchestration-dagster", "floe-semantic-cube", "floe-k8s-quota",
+                                     "floe-storage-minio"}
     created = planned.pop("create")
     assert created, "the new tenant's principal, roles, namespace and Secret"
     assert all("marketing" in name for name in created), sorted(created)

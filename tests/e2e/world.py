@@ -51,6 +51,7 @@ PLATFORM_CHARTS = ("minio", "polaris", "jaeger", "dagster", "cube", "cubestore")
 IMAGE = "ghcr.io/floe-demo/ecommerce-analytics:1.0.0"
 ROOT_SECRET = "floe-polaris-root"
 CREDENTIAL_KEY = re.compile(r"(?i)password|secret|token|credential|rootuser")
+PIPELINE_PASSPHRASE = "floe-e2e-pipeline-tier-passphrase"  # a test-only key for state in a temp dir
 
 
 class ClusterBootstrappedPolaris(IcebergRestPolaris):
@@ -129,7 +130,9 @@ def e2e_world(workdir: Path) -> Iterator[World]:
                 "floe:kubeconfig": str(plane.kubeconfig),
                 "floe:chartSources": {c: {"path": str(CHARTS / c)} for c in PLATFORM_CHARTS},
             })
-            pipeline = Stack(pulumi, pipeline_dir, STACK, workdir / "Pulumi.pipeline-e2e.yaml")
+            # The pipeline tier's own passphrase: its StackReference still reads the platform's (non-secret) contract.
+            pipeline = Stack(pulumi, pipeline_dir, STACK, workdir / "Pulumi.pipeline-e2e.yaml",
+                             passphrase=PIPELINE_PASSPHRASE)
             pipeline.init({
                 "floe:image": IMAGE,
                 "floe:kubeconfig": str(plane.kubeconfig),
