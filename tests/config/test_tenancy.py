@@ -264,3 +264,13 @@ def test_a_table_location_inside_the_tenants_prefix_is_accepted(write_yaml):
             properties: {write.data.path: "s3://floe-data/gold/sales/orders/data", write.format.default: parquet}
         """), "floe.yaml")
     load_configuration(platform, [pipeline], env={})
+
+
+def test_a_table_named_with_a_trailing_newline_is_refused(write_yaml):
+    # `orders\n` passed a `^...$` rule and was created as such.
+    from floe_infra.config.loader import load_pipeline
+
+    path = write_yaml('name: sales\nversion: "1.0.0"\ntables:\n  - name: "orders\\n"\n    layer: gold\n'
+                      "    columns: [{name: id, type: long}]\n", "floe.yaml")
+    with pytest.raises(ConfigError, match=r"tables\[0\]\.name: 'orders\n' is not a valid Iceberg identifier"):
+        load_pipeline(path)
