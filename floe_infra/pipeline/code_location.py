@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -101,7 +101,7 @@ class CodeLocationArgs:
     image: ImageRef
     module: str
     runtime: RuntimeConfiguration
-    credentials: pulumi.Resource
+    credentials: pulumi.Resource = field(repr=False)
     chart_sources: Mapping[str, ChartSource]
 
 

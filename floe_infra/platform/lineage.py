@@ -7,7 +7,7 @@ API on 5000 (admin 5001) behind Service `<release>` port 80, web on 3000 behind 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -55,7 +55,7 @@ class LineageArgs:
     topology: Topology
     namespace: pulumi.Input[str]
     database_ready: pulumi.Resource
-    secrets: PlatformSecrets
+    secrets: PlatformSecrets = field(repr=False)
 
 
 def marquez_selector(topology: Topology, role: str) -> dict[str, str]:

@@ -188,11 +188,13 @@ def test_a_new_public_key_gets_new_credentials_only_it_opens(polaris, base):
 
 
 def test_state_holding_a_plain_client_secret_is_updated_to_drop_it(polaris, base):
+    # Version 1 of the provider kept the client secret in state; version 2 updates every principal once.
     public, _ = generate_keypair()
     provider = PrincipalProvider()
-    props = {**base, "name": "sales-pipeline", "principal_roles": [], "rotation": 0, "public_key": public}
+    props = {**base, "name": "sales-pipeline", "principal_roles": [], "rotation": 0, "public_key": public,
+             "provider_version": PrincipalProvider.VERSION}
     created = provider.create(props)
-    legacy = {**created.outs, "client_secret": "kept-in-state-by-an-older-floe-infra"}
+    legacy = {**created.outs, "client_secret": "kept-in-state-by-an-older-floe-infra", "provider_version": 1}
     assert provider.diff(created.id, legacy, props).changes is True
     updated = provider.update(created.id, legacy, props).outs
     assert "client_secret" not in updated
