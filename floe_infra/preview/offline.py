@@ -27,6 +27,7 @@ from floe_infra.errors import FloeError
 from floe_infra.guardrails import SECRET, Enforcement, GuardedResource, StackFacts, Violation, evaluate, infer_facts
 from floe_infra.iceberg.plan import TablePlan
 from floe_infra.iceberg.resource import declared_plan
+from floe_infra.pipeline.credentials import TENANT_KEY
 from floe_infra.preview.runtime import (
     ORGANIZATION,
     ProgramRun,
@@ -38,7 +39,6 @@ from floe_infra.preview.runtime import (
 
 TABLE_TYPE = "pulumi-python:dynamic/iceberg:IcebergTable"
 PLATFORM_PROJECT = "floe-platform"
-TENANT_KEY = "floe:tenantKey"
 # Public knowledge on purpose: it only ever opens stand-in credentials of offline runs.
 _OFFLINE_PRIVATE = PrivateKey(hashlib.sha256(b"floe-infra offline preview").digest())
 OFFLINE_TENANT_PUBLIC_KEY = base64.b64encode(bytes(_OFFLINE_PRIVATE.public_key)).decode()
