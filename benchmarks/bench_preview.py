@@ -46,6 +46,8 @@ def synthetic_platform(root: Path, pipelines: int) -> Path:
                                                          "code_server_port": 4000 + i,
                                                          "public_key": OFFLINE_TENANT_PUBLIC_KEY}
                                          for i in range(pipelines)}
+    # A code server per tenant: no laptop quota holds a hundred (guardrail quota-fits); none here.
+    platform["infrastructure"]["lifecycle"]["resource_quotas"]["enabled"] = False
     (project / "platform.yaml").write_text(yaml.safe_dump(platform))
     (project / "Pulumi.local.yaml").write_text("config:\n  floe:platformFile: platform.yaml\n")
     return project
