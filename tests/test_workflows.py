@@ -60,7 +60,7 @@ def steps(workflow: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def test_there_are_preview_and_deploy_workflows_and_a_setup_script():
-    assert [p.name for p in WORKFLOWS] == ["deploy-environment.yml", "deploy.yml", "preview.yml"]
+    assert [p.name for p in WORKFLOWS] == ["deploy-environment.yml", "deploy.yml", "drift.yml", "preview.yml"]
     assert [p.name for p in SCRIPTS] == ["setup.sh"]
 
 
@@ -115,8 +115,10 @@ def test_permissions_are_least_privilege(path: Path):
         writes = {k for k, v in granted.items() if v == "write"}
         comments = any(s.get("with", {}).get("comment-on-pr") for s in job.get("steps", [])) or any(
             "gh pr comment" in s.get("run", "") for s in job.get("steps", []))
+        files_issues = any(re.search(r"\bgh issue (create|comment)\b", s.get("run", "")) for s in job.get("steps", []))
         assert ("pull-requests" in writes) == comments, f"{path.name}:{name}"
-        assert writes <= {"pull-requests", "id-token"}, f"{path.name}:{name}"
+        assert ("issues" in writes) == files_issues, f"{path.name}:{name}"
+        assert writes <= {"pull-requests", "issues", "id-token"}, f"{path.name}:{name}"
 
 
 def test_previews_run_the_policy_pack_and_comment_and_forks_get_no_secrets():
@@ -139,6 +141,26 @@ def test_previews_run_the_policy_pack_and_comment_and_forks_get_no_secrets():
     comment = jobs(workflow)["comment"]
     assert comment["needs"] == "offline"
     assert not [s for s in comment["steps"] if s.get("uses", "").startswith("actions/checkout@")]
+
+
+def test_drift_is_checked_daily_and_reported_by_a_job_that_runs_no_repository_code():
+    workflow = load(REPO / ".github/workflows/drift.yml")
+    assert [entry["cron"] for entry in workflow["on"]["schedule"]] == ["17 5 * * *"]
+    detect, report = jobs(workflow)["detect"], jobs(workflow)["report"]
+    # Read-only preview environments: the drift check can read the stacks but cannot deploy them.
+    assert detect["environment"] == "${{ matrix.stack }}-preview"
+    assert detect["strategy"]["matrix"]["stack"] == report["strategy"]["matrix"]["stack"] == ["dev", "prod"]
+    [pulumi] = [s for s in detect["steps"] if s.get("uses", "").startswith("pulumi/actions@")]
+    assert pulumi["with"]["command"] == "preview"
+    assert pulumi["with"]["refresh"] is True
+    assert pulumi["with"]["expect-no-changes"] is True
+    # A drifted stack still gets its report: the preview's failure is recorded, not fatal.
+    assert pulumi["continue-on-error"] is True
+    assert report["needs"] == "detect"
+    assert report["if"] == "always()"
+    assert report["permissions"] == {"issues": "write"}
+    assert not [s for s in report["steps"] if s.get("uses", "").startswith("actions/checkout@")]
+    assert "secrets." not in json.dumps(report)
 
 
 def test_data_teams_prs_reach_no_platform_secret():
