@@ -19,7 +19,7 @@ from floe_infra.iceberg.engine import plan_table
 from floe_infra.iceberg.plan import Action, DesiredTable
 from floe_infra.iceberg.resource import IcebergTableProvider, _desired
 from floe_infra.iceberg.table_set import TableSetProvider, table_entry
-from tests.dynamic import as_the_engine_sends
+from floe_infra.preview.offline import without_nulls as as_the_engine_sends  # the engine drops nulls
 from tests.iceberg.conftest import NAMESPACE
 
 COLUMNS = [{"name": "id", "type": "long", "required": True}, {"name": "qty", "type": "int"}]
