@@ -66,8 +66,12 @@ def test_1_platform_preview_then_up_creates_every_object_and_workloads_become_re
 
 
 def test_2_platform_preview_after_up_expects_no_changes(step: World, clock: Clock):
-    with clock("2 platform preview (no changes)"):
+    with clock("2a platform preview (no changes)"):
         step.platform.preview("--expect-no-changes")
+    # The drift workflow's check (.github/workflows/drift.yml): reading every resource back finds
+    # nothing on a stack nobody touched, so the daily check does not cry wolf.
+    with clock("2b platform preview --refresh (no drift)"):
+        step.platform.preview("--refresh", "--expect-no-changes")
 
 
 def test_3_pipeline_up_through_a_real_stack_reference_then_no_changes(step: World, clock: Clock):
@@ -192,15 +196,20 @@ def test_5_drift_is_seen_by_refresh_and_repaired_by_up(step: World, clock: Clock
     granted = list(step.polaris.catalog_roles[role])
     step.cluster.delete(configmap)
     step.polaris.catalog_roles[role].pop()  # someone revoked a grant in Polaris
-    with clock("5a platform refresh"):
+    with clock("5a drift check (the drift workflow's preview)"):
+        check = step.platform.preview("--refresh", "--expect-no-changes", check=False)
+    assert check.returncode != 0
+    assert "floe-orchestration-env" in check.stdout
+    assert "floe-governance-role-lakehouse-layer_gold_reader" in check.stdout
+    with clock("5b platform refresh"):
         refresh = step.platform.cmd("refresh", "--yes", "--skip-preview")
     assert "floe-orchestration-env" in refresh.stdout
     assert "floe-governance-role-lakehouse-layer_gold_reader" in refresh.stdout
-    with clock("5b platform up (repair)"):
+    with clock("5c platform up (repair)"):
         step.platform.up()
     assert step.cluster.get(configmap) is not None
     assert sorted(map(str, step.polaris.catalog_roles[role])) == sorted(map(str, granted))
-    step.platform.preview("--expect-no-changes")
+    step.platform.preview("--refresh", "--expect-no-changes")
 
 
 def test_6_a_change_applies_exactly_itself_and_passes_the_policy_pack(step: World, clock: Clock):
