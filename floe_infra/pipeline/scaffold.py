@@ -66,6 +66,10 @@ runtime:
   options:
     toolchain: pip
     virtualenv: venv
+options:
+  # Every update, preview and destroy reads what exists first: a table or object deleted outside
+  # floe-infra is recreated by the next `pulumi up`.
+  refresh: always
 config:
   # Every provider is explicit: no ambient kubeconfig is picked up by accident.
   pulumi:disable-default-providers:

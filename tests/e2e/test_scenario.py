@@ -177,10 +177,14 @@ def test_4_state_holds_no_credential_in_plain_text(step: World, clock: Clock):
 
 
 def _changes(preview: dict[str, Any]) -> dict[str, set[str]]:
-    """Resource names by operation in `pulumi preview --json`, without the stack itself and unchanged ones."""
+    """Resource names by operation in `pulumi preview --json`, without the stack itself and unchanged ones.
+
+    The platform project refreshes first (`refresh: always`): its reads are steps too, and change nothing.
+    """
     changes: dict[str, set[str]] = {}
     for step in preview.get("steps", []):
-        if step["op"] != "same" and not step["urn"].endswith(f"::{STACK}") and "pulumi:pulumi:Stack" not in step["urn"]:
+        stack = step["urn"].endswith(f"::{STACK}") or "pulumi:pulumi:Stack" in step["urn"]
+        if step["op"] not in ("same", "refresh") and not stack:
             changes.setdefault(step["op"], set()).add(step["urn"].rsplit("::", 1)[-1])
     return changes
 
@@ -190,26 +194,32 @@ def _table_uuid(export: dict[str, Any], name: str) -> str:
     return table["outputs"]["table_uuid"]
 
 
-def test_5_drift_is_seen_by_refresh_and_repaired_by_up(step: World, clock: Clock):
+def test_5_drift_is_seen_by_preview_and_repaired_by_up(step: World, clock: Clock):
     configmap = ObjectRef("v1", "ConfigMap", "floe-dagster-floe-env", NAMESPACE)
     role = ("lakehouse", "layer_gold_reader")
     granted = list(step.polaris.catalog_roles[role])
     step.cluster.delete(configmap)
     step.polaris.catalog_roles[role].pop()  # someone revoked a grant in Polaris
-    with clock("5a drift check (the drift workflow's preview)"):
-        check = step.platform.preview("--refresh", "--expect-no-changes", check=False)
+    # No --refresh: the platform project refreshes on every operation (Pulumi.yaml `refresh: always`).
+    with clock("5a platform preview (drift)"):
+        check = step.platform.preview("--expect-no-changes", check=False)
     assert check.returncode != 0
     assert "floe-orchestration-env" in check.stdout
     assert "floe-governance-role-lakehouse-layer_gold_reader" in check.stdout
-    with clock("5b platform refresh"):
-        refresh = step.platform.cmd("refresh", "--yes", "--skip-preview")
-    assert "floe-orchestration-env" in refresh.stdout
-    assert "floe-governance-role-lakehouse-layer_gold_reader" in refresh.stdout
-    with clock("5c platform up (repair)"):
+    with clock("5b platform up (repair)"):
         step.platform.up()
     assert step.cluster.get(configmap) is not None
     assert sorted(map(str, step.polaris.catalog_roles[role])) == sorted(map(str, granted))
-    step.platform.preview("--refresh", "--expect-no-changes")
+    with clock("5c drift check (the drift workflow's preview)"):
+        step.platform.preview("--refresh", "--expect-no-changes")
+    # A pipeline project refreshes on every operation too: its runtime ConfigMap deleted, its next up recreates it.
+    [env] = [r for r in step.pipeline.export()["deployment"]["resources"]
+             if r["type"] == "kubernetes:core/v1:ConfigMap" and r["urn"].endswith("-env")]
+    runtime_env = ObjectRef("v1", "ConfigMap", env["outputs"]["metadata"]["name"], NAMESPACE)
+    step.cluster.delete(runtime_env)
+    with clock("5d pipeline up (repair)"):
+        step.pipeline.up()
+    assert step.cluster.get(runtime_env) is not None
 
 
 def test_6_a_change_applies_exactly_itself_and_passes_the_policy_pack(step: World, clock: Clock):
