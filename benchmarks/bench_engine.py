@@ -3,9 +3,10 @@
 Starts the e2e world (tests/e2e/world.py: a control plane on loopback, Polaris over Apache Iceberg's
 REST catalog, the Pulumi CLI with a file:// backend), deploys the platform and the demo pipeline,
 and deploys two floor projects: trivial Python programs that register as many ConfigMaps, through
-the same kubernetes provider, as the platform and the pipeline stacks hold resources. Then it times
-`pulumi preview --expect-no-changes` of the four, interleaved round by round (so machine noise hits
-them alike), and prints the medians and each stack's ratio to its floor.
+the same kubernetes provider and with the same `refresh: always`, as the platform and the pipeline
+stacks hold resources. Then it times `pulumi preview --expect-no-changes` of the four, interleaved
+round by round (so machine noise hits them alike), and prints the medians and each stack's ratio to
+its floor.
 
     .venv/bin/python benchmarks/bench_engine.py [--rounds 5]     # needs ./dev.sh toolchain
 """
@@ -52,8 +53,10 @@ def floor_stack(world: World, name: str, count: int) -> Stack:
     """A deployed floor project with `count` resources in a namespace of its own."""
     project = world.workdir / f"floor-{name}"
     project.mkdir()
+    # It refreshes on every operation as floe-infra's projects do, so both sides read every resource back.
     (project / "Pulumi.yaml").write_text(yaml.safe_dump(
-        {"name": f"floor-{name}", "runtime": {"name": "python", "options": {"virtualenv": sys.prefix}}}))
+        {"name": f"floor-{name}", "runtime": {"name": "python", "options": {"virtualenv": sys.prefix}},
+         "options": {"refresh": "always"}}))
     (project / "__main__.py").write_text(FLOOR_PROGRAM)
     stack = Stack(world.pulumi, project, STACK, world.workdir / f"Pulumi.floor-{name}.yaml")
     # The namespace and provider count as two of the resources.
