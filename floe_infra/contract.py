@@ -16,9 +16,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from floe_infra.errors import ContractError
 
-CONTRACT_VERSION = "1.1.0"
+CONTRACT_VERSION = "1.2.0"
 # 1.1: per-tenant identities (Kubernetes ServiceAccount, storage credentials, object names); pipelines
 # need them, so they refuse a 1.0 contract rather than fall back to the platform's shared identities.
+# 1.2: each tenant's storage key rotation, so its pods roll when the platform rotates its keys.
 MINIMUM_MINOR = 1
 CONTRACT_OUTPUT = "contract"
 
@@ -95,6 +96,9 @@ class TenantContract(_ContractModel):
                     "sealed_credentials).")
     storage_credentials_secret: str | None = Field(
         default=None, description="Secret with its own S3 keys (the platform's MinIO), or None (IAM role or none).")
+    storage_credentials_rotation: int = Field(
+        default=0, description="How many times the platform rotated the keys in storage_credentials_secret "
+                               "(deployment.rotate); its pods roll when it changes. 0 in a 1.1 contract.")
     role_arn: str | None = Field(default=None, description="Its own IAM role (IRSA) on AWS S3, if any.")
     runtime_configmap: str = Field(description="ConfigMap its pipeline stack writes with its runtime files.")
     env_configmap: str = Field(description="ConfigMap its pipeline stack writes with its pods' environment.")

@@ -98,11 +98,15 @@ def _walk(data: Any, path: Path_) -> Iterator[tuple[Path_, Any]]:
             yield from _walk(value, (*path, index))
 
 
+# Mappings of platform.yaml keyed by Secret names (`rotate: {acme-s3-credentials: 1}`), not by fields.
+_KEYED_BY_SECRET_NAME = frozenset({("deployment", "rotate")})
+
+
 def scan_platform(doc: SourceDocument) -> list[Problem]:
     """Plaintext credentials in platform.yaml (a number is a credential too, under a credential key)."""
     problems: list[Problem] = []
     for path, value in _walk(doc.data, ()):
-        key = path[-1] if path and isinstance(path[-1], str) else None
+        key = path[-1] if path and isinstance(path[-1], str) and path[:-1] not in _KEYED_BY_SECRET_NAME else None
         if isinstance(value, int | float) and not isinstance(value, bool) and key is not None and credential_key(key):
             problems.append(doc.problem(path, f"'{key}' holds a plaintext credential; replace it with "
                                         "`{secret_ref: <kubernetes-secret-name>}`"))

@@ -166,6 +166,8 @@ class CodeLocation(pulumi.ComponentResource):
 
     @staticmethod
     def _digest(args: CodeLocationArgs) -> dict[str, Any]:
-        # The runtime ConfigMaps, and the sealed credentials: they change when the platform rotates them.
-        return config_digest_env([args.runtime.files, args.runtime.env],
-                                 args.binding.tenant.sealed_credentials or "")
+        # The runtime ConfigMaps, the sealed credentials and the storage keys' rotation: the platform
+        # rotates the last two. A rotation of 0 adds nothing, so stacks that never rotated keep their digest.
+        tenant = args.binding.tenant
+        rotation = (str(tenant.storage_credentials_rotation),) if tenant.storage_credentials_rotation else ()
+        return config_digest_env([args.runtime.files, args.runtime.env], tenant.sealed_credentials or "", *rotation)

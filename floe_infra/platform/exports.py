@@ -102,6 +102,7 @@ def build_contract(platform: PlatformConfig, topology: Topology) -> PlatformCont
             kubernetes_service_account=t.kubernetes_service_account,
             credentials_secret=t.credentials_secret,
             storage_credentials_secret=tenant_storage_secret(platform, t),
+            storage_credentials_rotation=dep.rotate.get(tenant_storage_secret(platform, t) or "", 0),
             role_arn=tenant_role_arn(platform, t),
             runtime_configmap=t.runtime_configmap, env_configmap=t.env_configmap,
             code_location=CodeLocation(name=t.code_location, port=t.code_server_port),

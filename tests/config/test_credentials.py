@@ -69,6 +69,17 @@ def test_platform_secret_reference_is_accepted_where_the_literal_is_refused(writ
         in messages
 
 
+def test_rotating_a_secret_named_like_a_credential_is_not_a_plaintext_credential(write_yaml):
+    """`deployment.rotate` is keyed by Secret names: a tenant's `<name>-s3-credentials` is a name, its count no key."""
+    base = "storage:\n  default: {bucket: floe-data}\ndeployment:\n  rotate: {acme-s3-credentials: 1}\n"
+    loaded = load_platform(write_yaml(base, "ok.yaml"), env={})
+    assert loaded.config.deployment.rotate == {"acme-s3-credentials": 1}
+    # A credential-like key holding a number elsewhere is still one.
+    with pytest.raises(ConfigError, match="'password' holds a plaintext credential"):
+        load_platform(write_yaml(base + "  services:\n    database:\n      values: {password: 1234}\n", "bad.yaml"),
+                      env={})
+
+
 def test_platform_credential_injected_through_environment_is_still_refused_and_never_echoed(write_yaml):
     path = write_yaml("storage:\n  default:\n    bucket: floe-data\n    endpoint: ${FLOE_S3_URL}\n")
     with pytest.raises(ConfigError, match="a URL with a user and password") as caught:

@@ -279,3 +279,18 @@ def test_the_code_server_rolls_when_its_runtime_configuration_changes(tmp_path):
     floe.write_text(floe.read_text().replace("cron_schedule: \"0 * * * *\"", "cron_schedule: \"30 * * * *\""))
     assert digest(run_pipeline_stack(project_dir=project)) != digest(unchanged)
     assert digest(run_pipeline_stack(project_dir=PIPELINE_DIR)) == digest(unchanged)
+
+
+def test_the_code_server_rolls_when_the_platform_rotates_its_storage_keys():
+    def digest(contract) -> str:
+        [deployment] = run_pipeline_stack(contract).named(f"{PIPELINE}-code-release").inputs["values"]["deployments"]
+        [entry] = [e for e in deployment["env"] if e["name"] == "FLOE_CONFIG_DIGEST"]
+        return entry["value"]
+
+    contract = platform_contract()
+    before = digest(contract)
+    # A contract of 1.1 (no rotation field) is a platform that never rotated: upgrading restarts nothing.
+    del contract["tenants"][PIPELINE]["storage_credentials_rotation"]
+    assert digest(contract) == before
+    contract["tenants"][PIPELINE]["storage_credentials_rotation"] = 1
+    assert digest(contract) != before

@@ -144,6 +144,16 @@ def test_the_contract_names_each_tenants_own_identities():
                                 "gold": "s3://floe-local-gold/gold/ecommerce_analytics/"}
 
 
+def test_the_contract_counts_the_rotations_of_a_tenants_storage_keys(tmp_path: Path):
+    """The pipeline stack cannot read the platform's Secret versions: the count is how its pods learn of a rotation."""
+    assert parse_contract(demo_run("local").outputs["contract"]).tenants[TENANT].storage_credentials_rotation == 0
+    path = tmp_path / "platform.yaml"
+    path.write_text(DEMO_PLATFORM.read_text().replace(
+        "deployment:\n", f"deployment:\n  rotate: {{{TENANT}-s3-credentials: 2}}\n", 1))
+    contract = parse_contract(run_platform_stack("local", str(path)).outputs["contract"])
+    assert contract.tenants[TENANT].storage_credentials_rotation == 2
+
+
 # --- AWS: one IAM role per tenant (IRSA) ------------------------------------------------------------------
 
 
