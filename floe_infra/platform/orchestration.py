@@ -26,7 +26,7 @@ from floe_infra.platform.resources import resource_profile, service_resources
 from floe_infra.platform.secrets import PlatformSecrets, storage_credentials_secret
 from floe_infra.runtime_env import openlineage_env, otlp_env
 from floe_infra.topology import Topology
-from floe_infra.versions import DAGSTER_CHART
+from floe_infra.versions import DAGSTER_CHART, POSTGRES_IMAGE
 
 AWS_CONFIG_PATH = "/etc/floe/aws"
 # botocore picks virtual-hosted addressing for custom endpoints; MinIO needs path-style.
@@ -157,8 +157,12 @@ class Orchestration(pulumi.ComponentResource):
                                "annotations": {"eks.amazonaws.com/role-arn": role_arn} if role_arn else {}},
             "generatePostgresqlPasswordSecret": False,
             "generateCeleryConfigSecret": False,
+            # The chart's check-db-ready init containers run this image's pg_isready even with an external
+            # database: the same pinned PostgreSQL image as the database itself, one image to mirror.
             "postgresql": {"enabled": False, "postgresqlHost": host, "postgresqlUsername": "dagster",
-                           "postgresqlDatabase": "dagster", "service": {"port": port}},
+                           "postgresqlDatabase": "dagster", "service": {"port": port},
+                           "image": {"repository": POSTGRES_IMAGE.repository, "pullPolicy": "IfNotPresent",
+                                     "tag": dep.services.database.image_tag or POSTGRES_IMAGE.tag}},
             "rabbitmq": {"enabled": False},
             "redis": {"enabled": False},
             "flower": {"enabled": False},

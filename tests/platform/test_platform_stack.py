@@ -197,9 +197,15 @@ def test_polaris_in_prod_reaches_s3_through_its_iam_role():
 
 def test_dagster_uses_k8s_run_launcher_external_postgres_and_s3_compute_logs():
     dagster = values(demo_run(LOCAL), "floe-orchestration-dagster")
+    image = dagster["postgresql"].pop("image")
     assert dagster["postgresql"] == {"enabled": False, "postgresqlHost": "floe-postgresql.floe.svc.cluster.local",
                                      "postgresqlUsername": "dagster", "postgresqlDatabase": "dagster",
                                      "service": {"port": 5432}}
+    # Its check-db-ready init containers run pg_isready from the database's own pinned image.
+    [database] = [r for r in demo_run(LOCAL).of_type("kubernetes:apps/v1:StatefulSet")
+                  if r.name == "floe-database-server"]
+    [container] = database.inputs["spec"]["template"]["spec"]["containers"]
+    assert f"{image['repository']}:{image['tag']}" == container["image"]
     assert dagster["generatePostgresqlPasswordSecret"] is False
     assert dagster["global"]["postgresqlSecretName"] == "floe-dagster-postgresql"
     launcher = dagster["runLauncher"]
