@@ -206,18 +206,22 @@ def test_5_drift_is_seen_by_preview_and_repaired_by_up(step: World, clock: Clock
     assert check.returncode != 0
     assert "floe-orchestration-env" in check.stdout
     assert "floe-governance-role-lakehouse-layer_gold_reader" in check.stdout
-    with clock("5b platform up (repair)"):
+    with clock("5b platform refresh"):
+        refresh = step.platform.cmd("refresh", "--yes", "--skip-preview")
+    assert "floe-orchestration-env" in refresh.stdout
+    assert "floe-governance-role-lakehouse-layer_gold_reader" in refresh.stdout
+    with clock("5c platform up (repair)"):
         step.platform.up()
     assert step.cluster.get(configmap) is not None
     assert sorted(map(str, step.polaris.catalog_roles[role])) == sorted(map(str, granted))
-    with clock("5c drift check (the drift workflow's preview)"):
+    with clock("5d drift check (the drift workflow's preview)"):
         step.platform.preview("--refresh", "--expect-no-changes")
     # A pipeline project refreshes on every operation too: its runtime ConfigMap deleted, its next up recreates it.
     [env] = [r for r in step.pipeline.export()["deployment"]["resources"]
              if r["type"] == "kubernetes:core/v1:ConfigMap" and r["urn"].endswith("-env")]
     runtime_env = ObjectRef("v1", "ConfigMap", env["outputs"]["metadata"]["name"], NAMESPACE)
     step.cluster.delete(runtime_env)
-    with clock("5d pipeline up (repair)"):
+    with clock("5e pipeline up (repair)"):
         step.pipeline.up()
     assert step.cluster.get(runtime_env) is not None
 
