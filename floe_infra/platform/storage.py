@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
-import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from floe_infra.config.platform import PlatformConfig
@@ -18,6 +17,11 @@ from floe_infra.platform.secrets import PlatformSecrets, storage_credentials_sec
 from floe_infra.platform.tenants import minio_policy, minio_policy_name, minio_tenants
 from floe_infra.topology import BucketPlan, Provisioner, Topology
 from floe_infra.versions import MINIO_CHART
+
+if TYPE_CHECKING:
+    # Imported where buckets are made: pulumi_aws is ~260 modules (0.15 s, 44,000 objects the garbage
+    # collector walks on every full collection after) that a platform on MinIO never uses.
+    import pulumi_aws as aws
 
 
 @dataclass(frozen=True)
@@ -45,8 +49,6 @@ class ObjectStorage(pulumi.ComponentResource):
     """MinIO (when deployed) and the AWS buckets floe-infra owns."""
 
     minio: k8s.helm.v3.Release | None
-    aws_providers: dict[str, aws.Provider]
-    aws_buckets: dict[str, aws.s3.Bucket]
 
     def __init__(self, name: str, args: StorageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("floe:platform:ObjectStorage", name, None, opts)
@@ -55,8 +57,9 @@ class ObjectStorage(pulumi.ComponentResource):
         protect = args.platform.deployment.protect_stateful
         self._stateful = pulumi.ResourceOptions(parent=self, protect=protect, retain_on_delete=protect)
         self.minio = self._create_minio() if args.platform.deployment.services.object_storage.deploy else None
-        self.aws_providers = {}
-        self.aws_buckets = {}
+        # Annotated here, not on the class: the SDK resolves a resource class's annotations at registration.
+        self.aws_providers: dict[str, aws.Provider] = {}
+        self.aws_buckets: dict[str, aws.s3.Bucket] = {}
         seen: set[str] = set()
         for plan in args.topology.buckets:
             if plan.provisioner is Provisioner.AWS and plan.bucket not in seen:
@@ -136,6 +139,8 @@ class ObjectStorage(pulumi.ComponentResource):
     # --- AWS S3 ---------------------------------------------------------------------------------
 
     def _aws_provider(self, region: str) -> aws.Provider:
+        import pulumi_aws as aws
+
         if region not in self.aws_providers:
             self.aws_providers[region] = aws.Provider(
                 f"{self._base}-aws-{region}", aws.ProviderArgs(region=region),
@@ -143,6 +148,8 @@ class ObjectStorage(pulumi.ComponentResource):
         return self.aws_providers[region]
 
     def _create_aws_bucket(self, plan: BucketPlan) -> aws.s3.Bucket:
+        import pulumi_aws as aws
+
         platform = self._args.platform
         provider = self._aws_provider(plan.region)
         base = f"{self._base}-{plan.bucket}"
@@ -186,6 +193,8 @@ class ObjectStorage(pulumi.ComponentResource):
 
     def _create_lifecycle(self, base: str, bucket: aws.s3.Bucket, plan: BucketPlan,
                           opts: pulumi.ResourceOptions) -> None:
+        import pulumi_aws as aws
+
         platform = self._args.platform
         expire_days = bucket_retention_days(platform, plan.bucket)
         glacier = next((p.lifecycle.transition_to_glacier for p in platform.storage.values()

@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import pulumi
-import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from floe_infra.config.platform import PlatformConfig
@@ -40,6 +39,10 @@ from floe_infra.platform.kubernetes import PIPELINE_LABEL, component_selector, o
 from floe_infra.platform.lineage import marquez_selector
 from floe_infra.platform.orchestration import dagster_names
 from floe_infra.topology import Topology
+
+if TYPE_CHECKING:
+    # Imported where IAM roles are made: tenants on MinIO never need pulumi_aws (see platform/storage.py).
+    import pulumi_aws as aws
 
 OBJECT_ACTIONS = {
     "read": ("s3:GetObject",),
@@ -195,14 +198,14 @@ class TenantAccess(pulumi.ComponentResource):
     roles: dict[str, k8s.rbac.v1.Role]
     role_bindings: dict[str, k8s.rbac.v1.RoleBinding]
     network_policies: dict[str, k8s.networking.v1.NetworkPolicy]
-    iam_roles: dict[str, aws.iam.Role]
 
     def __init__(self, name: str, args: TenantAccessArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("floe:platform:TenantAccess", name, None, opts)
         self._base = name
         self._args = args
         self.service_accounts, self.roles, self.role_bindings, self.network_policies = {}, {}, {}, {}
-        self.iam_roles = {}
+        # Annotated here, not on the class: the SDK resolves a resource class's annotations at registration.
+        self.iam_roles: dict[str, aws.iam.Role] = {}
         self._aws: aws.Provider | None = None
         for tenant in resolve_tenants(args.platform).values():
             self._create_tenant(tenant)
@@ -244,6 +247,8 @@ class TenantAccess(pulumi.ComponentResource):
             spec=network_policy_spec(platform, self._args.topology, tenant), opts=child)
 
     def _create_iam_role(self, base: str, tenant: Tenant) -> aws.iam.Role:
+        import pulumi_aws as aws
+
         platform = self._args.platform
         if self._aws is None:
             region = next(platform.storage[p].region for p in tenant_storage_profiles(platform, tenant))
