@@ -1,10 +1,13 @@
 """Benchmark: the offline preview against the SDK's floor, for the demo and a platform of 100 pipelines.
 
 The floor is what the mock runtime costs for the same registrations without floe-infra: for
-every stack the preview runs, a program registering the same resources (same types, names,
-inputs and parents, which the SDK processes either way) as bare custom and component resources
-under the same harness. They are instances of trivial subclasses, as every real resource is, so
-the SDK records each one's source position and stack trace for the floor too (see `BareCustom`).
+every stack the preview runs, a program registering the same resources as bare custom, provider
+and component resources under the same harness. The same registrations: the engine receives
+the same types, names, inputs, parents, dependencies, providers and resource options, and the
+same stack outputs (`floor` checks this for every stack); the SDK does that work for any program
+declaring those resources. They are instances of trivial subclasses, as every real resource is,
+so the SDK records each one's source position and stack trace for the floor too (see
+`BareCustom`). Per-property dependencies are not replayed (the floor's inputs are plain values).
 The ratio preview / floor is what floe-infra adds: loading and validating YAML, reading the
 contract, building the components, the guardrails and the table plans. Target (issue 7): <= 1.5,
 and cost growing linearly with the number of pipelines (the per-pipeline cost is printed for
@@ -20,7 +23,6 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +31,11 @@ import yaml
 from pulumi.runtime.sync_await import _sync_await
 
 from floe_infra.contract import CONTRACT_OUTPUT
-from floe_infra.preview.offline import OFFLINE_TENANT_PUBLIC_KEY, offline_preview
-from floe_infra.preview.runtime import run_program
+from floe_infra.preview.offline import OFFLINE_TENANT_PUBLIC_KEY, StackPreview, offline_preview
+from floe_infra.preview.runtime import ProgramRun, run_program
 
 REPO = Path(__file__).resolve().parent.parent
+PROVIDER_TYPE = "pulumi:providers:"
 COLUMNS = [{"name": "id", "type": "long", "required": True}, {"name": "customer", "type": "string"},
            {"name": "amount", "type": "decimal(12,2)"}, {"name": "created_at", "type": "timestamptz"}]
 
@@ -77,18 +80,6 @@ def synthetic_pipelines(root: Path, pipelines: int, tables: int) -> list[Path]:
     return files
 
 
-@dataclass(frozen=True)
-class Registration:
-    """One resource as the preview registered it."""
-
-    urn: str
-    parent: str
-    custom: bool
-    type: str
-    name: str
-    inputs: dict[str, Any]
-
-
 class BareCustom(pulumi.CustomResource):
     """A custom resource of any type, under a class of its own as every provider's resources are.
 
@@ -104,6 +95,13 @@ class BareCustom(pulumi.CustomResource):
         super().__init__(type_, name, inputs, opts)
 
 
+class BareProvider(pulumi.ProviderResource):
+    """A provider resource of any package, under a class of its own (see `BareCustom`)."""
+
+    def __init__(self, package: str, name: str, inputs: dict[str, Any], opts: pulumi.ResourceOptions) -> None:
+        super().__init__(package, name, inputs, opts)
+
+
 class BareComponent(pulumi.ComponentResource):
     """A component resource of any type, under a class of its own (see `BareCustom`)."""
 
@@ -111,49 +109,70 @@ class BareComponent(pulumi.ComponentResource):
         super().__init__(type_, name, None, opts)
 
 
-def bare_program(registrations: list[Registration], reference: str | None) -> Callable[[], None]:
+def bare_program(run: ProgramRun, reference: str | None) -> Callable[[], None]:
+    """A program registering what `run` registered, with the same options, and exporting its outputs."""
     def program() -> None:
         if reference is not None:
             # A pipeline reads the platform's contract: so does its floor.
             _sync_await(pulumi.StackReference(reference).get_output_details(CONTRACT_OUTPUT))
         created: dict[str, pulumi.Resource] = {}
-        for r in registrations:
-            opts = pulumi.ResourceOptions(parent=created.get(r.parent))
-            created[r.urn] = (BareCustom(r.type, r.name, r.inputs, opts) if r.custom
-                              else BareComponent(r.type, r.name, opts))
+        for r in run.resources:  # parents, providers and dependencies first, as the program registered them
+            opts = pulumi.ResourceOptions(
+                parent=created.get(r.parent), depends_on=[created[urn] for urn in r.dependencies],
+                # A provider reference is `<urn>::<id>`.
+                provider=created[r.provider.rsplit("::", 1)[0]] if r.provider else None,
+                protect=r.protect, retain_on_delete=r.retain_on_delete, delete_before_replace=r.delete_before_replace)
+            if r.type.startswith(PROVIDER_TYPE):
+                created[r.urn] = BareProvider(r.type.removeprefix(PROVIDER_TYPE), r.name, r.inputs, opts)
+            elif r.custom:
+                created[r.urn] = BareCustom(r.type, r.name, r.inputs, opts)
+            else:
+                created[r.urn] = BareComponent(r.type, r.name, opts)
+        for key, value in run.outputs.items():
+            pulumi.export(key, pulumi.Output.secret(value) if key in run.secret_outputs else value)
     return program
 
 
-def floor(stacks: list[list[Registration]], contract: dict[str, Any]) -> float:
+def _recorded(run: ProgramRun) -> tuple[list[tuple[Any, ...]], dict[str, Any], set[str]]:
+    """What the engine would receive from a run: every registration's fields (in any order: registrations
+    reach the monitor as their parents resolve), and the stack's outputs."""
+    return (sorted(((r.urn, r.type, r.name, r.parent, r.custom, r.inputs, sorted(r.dependencies), r.provider,
+                     r.protect, r.retain_on_delete, r.delete_before_replace) for r in run.resources),
+                   key=lambda fields: fields[0]), run.outputs, run.secret_outputs)
+
+
+def floor(previews: list[StackPreview]) -> float:
+    """Seconds the bare programs of `previews` take; each must register exactly what its stack's program did."""
+    contract = previews[0].run.outputs[CONTRACT_OUTPUT]
     reference = "organization/floe-platform/local"
-    start = time.perf_counter()
-    for index, registrations in enumerate(stacks):
+    runs, start = [], time.perf_counter()
+    for index, p in enumerate(previews):
         pipeline = index > 0
-        run_program(bare_program(registrations, reference if pipeline else None), project=f"bare{index}",
-                    stack="local", root_directory=REPO,
-                    stack_references={reference: ({CONTRACT_OUTPUT: contract}, [])} if pipeline else None)
-    return time.perf_counter() - start
+        runs.append(run_program(bare_program(p.run, reference if pipeline else None), project=p.project,
+                                stack=p.stack, root_directory=REPO,
+                                stack_references={reference: ({CONTRACT_OUTPUT: contract}, [])} if pipeline else None))
+    elapsed = time.perf_counter() - start
+    for p, run in zip(previews, runs, strict=True):
+        assert _recorded(run) == _recorded(p.run), f"the floor of {p.label} registers something else"
+    return elapsed
 
 
-def preview(platform: Path, files: list[Path]) -> tuple[float, list[list[Registration]], dict[str, Any]]:
+def preview(platform: Path, files: list[Path]) -> tuple[float, list[StackPreview]]:
     start = time.perf_counter()
     previews = offline_preview(platform, "local", files, {}, assumed_secrets=("floe:tenantKey",))
     elapsed = time.perf_counter() - start
     assert not any(p.blocked for p in previews)
-    # Parents first, as the programs register them.
-    stacks = [[Registration(r.urn, r.parent, r.custom, r.type, r.name, r.inputs) for r in p.run.resources]
-              for p in previews]
-    return elapsed, stacks, previews[0].run.outputs[CONTRACT_OUTPUT]
+    return elapsed, previews
 
 
 def measure(label: str, platform: Path, files: list[Path], rounds: int) -> tuple[float, float, int]:
     best_preview = best_floor = float("inf")
     total = 0
     for _ in range(rounds):
-        elapsed, stacks, contract = preview(platform, files)
+        elapsed, previews = preview(platform, files)
         best_preview = min(best_preview, elapsed)
-        best_floor = min(best_floor, floor(stacks, contract))
-        total = sum(len(s) for s in stacks)
+        best_floor = min(best_floor, floor(previews))
+        total = sum(len(p.run.resources) for p in previews)
     print(f"{label:<34} {total:>7} resources  preview {best_preview:7.2f} s  floor {best_floor:7.2f} s  "
           f"ratio {best_preview / best_floor:5.2f}")
     return best_preview, best_floor, total
