@@ -173,6 +173,7 @@ def _new_pipeline(args: argparse.Namespace) -> int:
 def _preview(args: argparse.Namespace) -> int:
     import pulumi
 
+    from floe_infra import console
     from floe_infra.contract import read_contract_json
     from floe_infra.guardrails import enforcement_overrides
     from floe_infra.preview.offline import offline_preview
@@ -189,8 +190,9 @@ def _preview(args: argparse.Namespace) -> int:
             raise FloeError(f"{policy}: {exc}") from None
     contract = None if args.contract is None else read_contract_json(args.contract)
     try:
-        previews = offline_preview(None if contract else args.project_dir, args.stack, args.pipeline, overrides,
-                                   contract=contract, assumed_secrets=args.assume_secret)
+        with console.progress("previewing") as advance:
+            previews = offline_preview(None if contract else args.project_dir, args.stack, args.pipeline, overrides,
+                                       contract=contract, assumed_secrets=args.assume_secret, progress=advance)
     except pulumi.RunError as exc:
         # The program's own message (located configuration problems and the like).
         raise FloeError(str(exc)) from None

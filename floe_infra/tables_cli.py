@@ -14,6 +14,7 @@ import os
 import sys
 from pathlib import Path
 
+from floe_infra import console
 from floe_infra.config.catalog import CatalogType
 from floe_infra.config.loader import load_platform
 from floe_infra.contract import load_contract_file
@@ -21,16 +22,12 @@ from floe_infra.errors import ExitCode, FloeError
 from floe_infra.iceberg.catalogs import CatalogTarget, embedded_target, exclusive, open_catalog
 from floe_infra.iceberg.engine import apply_tables, desired_tables, plan_tables
 from floe_infra.iceberg.plan import TablePlan
-from floe_infra.iceberg.report import format_applied, format_plans, plan_document
+from floe_infra.iceberg.report import applied_report, plan_document, plan_report
 from floe_infra.pipeline.binding import PipelineBinding, bind_files
 from floe_infra.platform.exports import build_contract
 from floe_infra.topology import build_topology
 
 CREDENTIAL_ENV = "FLOE_CATALOG_CREDENTIAL"
-
-
-def _progress(index: int, total: int, plan: TablePlan) -> None:
-    print(f"[{index}/{total}] {plan.name}: {plan.action.value}", file=sys.stderr)
 
 
 def _binding(args: argparse.Namespace) -> PipelineBinding:
@@ -75,16 +72,19 @@ def run_tables(args: argparse.Namespace) -> int:
     if args.action == "plan":
         plans = plan_tables(catalog, tables, create_namespaces=embedded)
     else:
-        with exclusive(target):  # the embedded catalog: one apply at a time; REST: optimistic commits
-            result = apply_tables(catalog, tables, create_namespaces=embedded, progress=_progress)
+        # The embedded catalog: one apply at a time; REST: optimistic commits.
+        with exclusive(target), console.progress("applying tables") as advance:
+            def progress(step: int, steps: int, plan: TablePlan) -> None:
+                advance(step, steps, f"{plan.name}: {plan.action.value}")
+
+            result = apply_tables(catalog, tables, create_namespaces=embedded, progress=progress)
         plans, applied = result.plans, result.applied
     refused = [p for p in plans if p.action.value == "refused"]
     if args.json:
         print(plan_document(plans, catalog=target.uri, warehouse=target.warehouse, applied=applied))
     else:
-        print(f"catalog: {target.uri} (warehouse {target.warehouse})")
-        for line in format_plans(plans) if applied is None else format_applied(plans, applied):
-            print(line)
+        console.show(f"catalog: {target.uri} (warehouse {target.warehouse})",
+                     *(plan_report(plans) if applied is None else applied_report(plans, applied)))
     if refused:
         print(f"{len(refused)} table(s) refused; see the reasons: change floe.yaml, or opt in with "
               "allow_breaking_changes where the reason says so", file=sys.stderr)

@@ -1,4 +1,4 @@
-"""Plans as text (a summary table, then each table's changes, refusal reasons and drift) or as JSON."""
+"""Plans as a report (a summary table, then each table's changes, refusal reasons and drift) or as JSON."""
 
 from __future__ import annotations
 
@@ -7,18 +7,32 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
+from rich.table import Table
+from rich.text import Text
+
+from floe_infra.console import plain_lines, table
 from floe_infra.iceberg.plan import Action, TablePlan
 
 _SYMBOL = {Action.CREATE: "+", Action.ADOPT: "=", Action.EVOLVE: "~", Action.UNCHANGED: " ", Action.REFUSED: "!"}
+# Colours on a terminal only (floe_infra.console); the symbol says the same in plain text.
+_STYLE = {Action.CREATE: "green", Action.ADOPT: "cyan", Action.EVOLVE: "yellow", Action.UNCHANGED: "dim",
+          Action.REFUSED: "bold red"}
 PLAN_FORMAT = 1
 
 
-def format_plans(plans: Sequence[TablePlan]) -> list[str]:
-    """Lines describing every plan, fit for a terminal or a pull request comment."""
-    width = max((len(p.name) for p in plans), default=5)
-    lines = [f"  {'TABLE':<{width}}  ACTION     CHANGES", f"  {'-' * width}  ---------  -------"]
+def plan_table(plans: Sequence[TablePlan]) -> Table:
+    """One row per table: what its plan does and how many changes it holds."""
+    rows = table(" ", "TABLE", "ACTION", "CHANGES", numeric=("CHANGES",))
     for plan in plans:
-        lines.append(f"{_SYMBOL[plan.action]} {plan.name:<{width}}  {plan.action.value:<9}  {len(plan.changes)}")
+        style = _STYLE[plan.action]
+        rows.add_row(Text(_SYMBOL[plan.action], style), plan.name, Text(plan.action.value, style),
+                     str(len(plan.changes)))
+    return rows
+
+
+def plan_report(plans: Sequence[TablePlan]) -> list[Table | str]:
+    """The summary table, then each changing table's changes, reasons and drift, then the counts."""
+    lines: list[Table | str] = [plan_table(plans)]
     for plan in plans:
         shown = plan.action is not Action.UNCHANGED and (plan.changes or plan.reasons)
         if shown or plan.drift:
@@ -31,6 +45,11 @@ def format_plans(plans: Sequence[TablePlan]) -> list[str]:
     summary = ", ".join(f"{counts[a.value]} {a.value}" for a in Action if counts[a.value])
     lines += ["", f"{len(plans)} tables: {summary or 'none'}"]
     return lines
+
+
+def format_plans(plans: Sequence[TablePlan]) -> list[str]:
+    """`plan_report` as plain lines, fit for a log or a pull request comment."""
+    return plain_lines(*plan_report(plans))
 
 
 def plan_document(plans: Sequence[TablePlan], *, catalog: str, warehouse: str,
@@ -62,23 +81,30 @@ def plan_document(plans: Sequence[TablePlan], *, catalog: str, warehouse: str,
 
 
 _DONE = {Action.CREATE: "created", Action.EVOLVE: "evolved"}
+_OUTCOME_STYLE = {"created": "green", "evolved": "yellow", "changed": "yellow", "unchanged": "dim",
+                  "refused": "bold red"}
 
 
-def format_applied(plans: Sequence[TablePlan], applied: Sequence[str]) -> list[str]:
-    """What an apply did: each table created, evolved, left unchanged or refused, then the counts."""
+def applied_report(plans: Sequence[TablePlan], applied: Sequence[str]) -> list[Table | str]:
+    """What an apply did: a table of each table created, evolved, left unchanged or refused, then the counts."""
     done = set(applied)
-    lines, counts = [], Counter[str]()
+    rows, counts = table("OUTCOME", "TABLE", "DETAIL"), Counter[str]()
     for plan in plans:
         if plan.name in done:
             outcome = _DONE.get(plan.action, "changed")
             evolved = plan.action is Action.EVOLVE and plan.changes
-            detail = f" ({len(plan.changes)} change{'' if len(plan.changes) == 1 else 's'})" if evolved else ""
+            detail = f"{len(plan.changes)} change{'' if len(plan.changes) == 1 else 's'}" if evolved else ""
         elif plan.action is Action.REFUSED:
-            outcome, detail = "refused", f": {'; '.join(plan.reasons)}" if plan.reasons else ""
+            outcome, detail = "refused", "; ".join(plan.reasons)
         else:
             outcome, detail = "unchanged", ""
         counts[outcome] += 1
-        lines.append(f"{outcome:<9}  {plan.name}{detail}")
+        rows.add_row(Text(outcome, _OUTCOME_STYLE[outcome]), plan.name, detail)
     summary = ", ".join(f"{counts[o]} {o}" for o in ("created", "evolved", "changed", "unchanged", "refused")
                         if counts[o])
-    return [*lines, "", f"applied: {summary or 'no tables'}"]
+    return [rows, "", f"applied: {summary or 'no tables'}"]
+
+
+def format_applied(plans: Sequence[TablePlan], applied: Sequence[str]) -> list[str]:
+    """`applied_report` as plain lines."""
+    return plain_lines(*applied_report(plans, applied))

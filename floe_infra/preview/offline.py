@@ -14,7 +14,7 @@ import copy
 import hashlib
 import json
 import runpy
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -209,7 +209,8 @@ def preview_pipeline(pipeline_file: Path, stack: str, contract: Mapping[str, Any
 
 def offline_preview(platform_dir: Path | None, stack: str, pipeline_files: Sequence[Path],
                     overrides: Mapping[str, Enforcement], *, contract: Mapping[str, Any] | None = None,
-                    assumed_secrets: Collection[str] = ()) -> list[StackPreview]:
+                    assumed_secrets: Collection[str] = (),
+                    progress: Callable[[int, int, str], None] | None = None) -> list[StackPreview]:
     """The platform stack, then each pipeline (the project around each floe.yaml) on its contract.
 
     Args:
@@ -220,12 +221,20 @@ def offline_preview(platform_dir: Path | None, stack: str, pipeline_files: Seque
         contract: A platform contract (`pulumi stack output contract --json`) to preview the pipelines on
             instead of running the platform project.
         assumed_secrets: Secret config keys the stack files lack but CI sets before previewing.
+        progress: Called after each stack with (stacks done, stacks in all, what was previewed).
 
     Raises:
         PreviewError: When a project is incomplete.
         pulumi.RunError: When a program stops with an error (its message is the user's).
     """
-    previews = []
+    previews: list[StackPreview] = []
+    total = len(pipeline_files) + (contract is None)
+
+    def done(preview: StackPreview) -> None:
+        previews.append(preview)
+        if progress is not None:
+            progress(len(previews), total, f"{preview.label}: {len(preview.run.resources)} resources")
+
     if contract is None:
         if platform_dir is None:
             raise PreviewError("give the platform project or a contract to preview the pipelines on")
@@ -233,10 +242,10 @@ def offline_preview(platform_dir: Path | None, stack: str, pipeline_files: Seque
         contract = platform.run.outputs.get(CONTRACT_OUTPUT)
         if not isinstance(contract, dict):
             raise PreviewError(f"the platform project in {platform_dir} exports no `{CONTRACT_OUTPUT}`")
-        previews.append(platform)
+        done(platform)
     contract = _stand_in_credentials(contract)
     for file in pipeline_files:
-        previews.append(preview_pipeline(file, stack, contract, overrides, assumed_secrets))
+        done(preview_pipeline(file, stack, contract, overrides, assumed_secrets))
     return previews
 
 

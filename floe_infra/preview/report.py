@@ -7,7 +7,10 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
+from rich.table import Table
+
 from floe_infra import __version__
+from floe_infra.console import plain_lines, table
 from floe_infra.guardrails import Enforcement
 from floe_infra.iceberg.report import format_plans
 from floe_infra.preview.offline import StackPreview
@@ -78,8 +81,23 @@ def guardrail_lines(preview: StackPreview) -> list[str]:
     return lines
 
 
+def _guardrail_counts(preview: StackPreview) -> str:
+    mandatory = sum(v.enforcement is Enforcement.MANDATORY for v in preview.guardrails)
+    advisory = len(preview.guardrails) - mandatory
+    return ", ".join(f"{n} {level} failing" for n, level in ((mandatory, "mandatory"), (advisory, "advisory"))
+                     if n) or "passed"
+
+
+def summary_table(previews: Sequence[StackPreview]) -> Table:
+    """One row per stack: its kind, resources, guardrails and Iceberg tables."""
+    rows = table("STACK", "KIND", "RESOURCES", "GUARDRAILS", "TABLES", numeric=("RESOURCES", "TABLES"))
+    for p in previews:
+        rows.add_row(p.label, p.kind, str(len(p.run.resources)), _guardrail_counts(p), str(len(p.tables)))
+    return rows
+
+
 def text_report(previews: Sequence[StackPreview]) -> list[str]:
-    """The whole preview for a terminal or a PR comment."""
+    """The whole preview for a terminal or a PR comment: each stack, then a table of them all."""
     lines: list[str] = []
     for preview in previews:
         lines += tree_lines(preview)
@@ -88,7 +106,7 @@ def text_report(previews: Sequence[StackPreview]) -> list[str]:
             lines += ["", f"Iceberg tables of {preview.label}:", *format_plans(preview.tables)]
         names = [f"{k} {SECRET_MARKER}" if k in preview.run.secret_outputs else k for k in sorted(preview.run.outputs)]
         lines += ["", f"outputs: {', '.join(names) or 'none'}", ""]
-    return lines
+    return [*lines, *plain_lines(summary_table(previews)), ""]
 
 
 def _resource_json(resource: RegisteredResource) -> dict[str, Any]:

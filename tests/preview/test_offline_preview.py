@@ -78,7 +78,7 @@ def test_the_text_report_shows_the_tree_guardrails_and_table_plans():
     assert "floe-platform/local (platform): " in text
     assert "      + kubernetes:helm.sh/v3:Release floe-catalog-polaris  floe/floe-polaris: chart polaris 1.7.0" in text
     assert "guardrails: all passed on ecommerce-analytics/local" in text
-    assert "+ bronze.ecommerce_analytics.orders       create     8" in text
+    assert re.search(r"^\+ +bronze\.ecommerce_analytics\.orders +create +8$", text, flags=re.MULTILINE)
     assert "    add partition field month(ordered_at)" in text
 
 
