@@ -19,7 +19,7 @@ for `IcebergTable`; the provider holds no state.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import pulumi
 import pulumi.dynamic as dynamic
@@ -121,7 +121,9 @@ def _drop(entries: Sequence[dict[str, Any]], credential: str | None) -> None:
 class TableSet(dynamic.Resource, module="iceberg", name="TableSet"):
     """Every table a pipeline declares; drops the ones removed with `drop_when_removed`."""
 
-    tables: pulumi.Output[list[dict[str, Any]]]
+    if TYPE_CHECKING:
+        # For type checkers only (see IcebergTable): the SDK evaluates class annotations per registration.
+        tables: pulumi.Output[list[dict[str, Any]]]
 
     def __init__(self, name: str, *, tables: Sequence[tuple[CatalogTarget, DesiredTable]],
                  credential: pulumi.Input[str] | None = None, opts: pulumi.ResourceOptions | None = None) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import secrets
 import string
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import pulumi
 import pulumi.dynamic as dynamic
@@ -62,7 +62,9 @@ class GeneratedPasswordProvider(dynamic.ResourceProvider):
 class GeneratedPassword(dynamic.Resource, module="platform", name="GeneratedPassword"):
     """A generated alphanumeric secret; `result` is secret in state and in every output."""
 
-    result: pulumi.Output[str]
+    if TYPE_CHECKING:
+        # For type checkers only (see iceberg/resource.py): the SDK evaluates class annotations per registration.
+        result: pulumi.Output[str]
 
     def __init__(self, name: str, *, length: int, rotation: int = 0,
                  opts: pulumi.ResourceOptions | None = None) -> None:

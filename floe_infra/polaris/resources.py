@@ -15,7 +15,7 @@ every resource then updates once.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import pulumi
 import pulumi.dynamic as dynamic
@@ -413,7 +413,9 @@ class _Resource(dynamic.Resource):
 class RootCredential(_Resource, module="polaris", name="RootCredential"):
     """The realm's root credential, rotated in Polaris when the declared one changes."""
 
-    credential: pulumi.Output[str]
+    if TYPE_CHECKING:
+        # For type checkers only (see iceberg/resource.py): the SDK evaluates class annotations per registration.
+        credential: pulumi.Output[str]
 
     def __init__(self, name: str, *, connection: dict[str, str], credential: pulumi.Input[str],
                  opts: pulumi.ResourceOptions | None = None) -> None:
@@ -464,8 +466,10 @@ class Principal(_Resource, module="polaris", name="Principal"):
     """A principal; `client_id` is its public identifier, `sealed_credentials` the only form its credentials take
     outside Polaris (ciphertext only the tenant's private key opens)."""
 
-    client_id: pulumi.Output[str]
-    sealed_credentials: pulumi.Output[str | None]
+    if TYPE_CHECKING:
+        # For type checkers only (see iceberg/resource.py): the SDK evaluates class annotations per registration.
+        client_id: pulumi.Output[str]
+        sealed_credentials: pulumi.Output[str | None]
 
     def __init__(self, name: str, *, connection: dict[str, str], credential: pulumi.Input[str], principal: str,
                  principal_roles: list[str], rotation: int, public_key: str | None,
