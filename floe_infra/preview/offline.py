@@ -71,9 +71,13 @@ class StackPreview:
         return any(v.enforcement is Enforcement.MANDATORY for v in self.guardrails)
 
 
+# libyaml's safe loader where PyYAML has it: the same data, several times faster.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _read_yaml(path: Path) -> Any:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
     except FileNotFoundError:
         raise PreviewError(f"{path} does not exist") from None
     except yaml.YAMLError as exc:
