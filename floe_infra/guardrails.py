@@ -120,6 +120,7 @@ CLUSTER_SCOPED = frozenset({
 _REFERENCE_WORDS = frozenset({"existing", "from", "ref", "name", "names", "file", "key", "keys", "env", "path"})
 _SEMVER = re.compile(r"^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$")
 _WORDS = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
+_PATH_SEPARATORS = re.compile(r"[.\[\]]")
 
 
 def _walk(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
@@ -155,16 +156,17 @@ def plaintext_secrets(value: Any, *, by_key: bool = True) -> Iterator[tuple[str,
     """(path, what) for every secret held in `value`: a secret value, a secret-looking string, or
     (with `by_key`) a credential-named key with a literal value."""
     for path, item in _walk(value):
-        segments = [s for s in re.split(r"[.\[\]]", path) if s and not s.isdigit()] if path else []
         if item is SECRET:
             yield path, "a secret value"
         elif isinstance(item, str):
             kind = secret_value_kind(item)
             if kind:
                 yield path, kind
-            elif (by_key and item and segments and credential_key(segments[-1])
-                  and not _names_a_reference(segments[-1]) and not _describes_a_secret(segments[:-1])):
-                yield path, "a literal value under a credential key"
+            elif by_key and item and path:
+                segments = [s for s in _PATH_SEPARATORS.split(path) if s and not s.isdigit()]
+                if (segments and credential_key(segments[-1]) and not _names_a_reference(segments[-1])
+                        and not _describes_a_secret(segments[:-1])):
+                    yield path, "a literal value under a credential key"
 
 
 def check_no_plaintext_secrets(resources: Sequence[GuardedResource], facts: StackFacts) -> Iterator[Finding]:
