@@ -40,6 +40,6 @@ def test_every_dataclass_field_named_like_a_credential_is_left_out_of_its_repr()
 
 
 def test_the_catalog_target_and_connection_reprs_hold_no_secret():
-    secret = "pol-9f8e7d6c5b4a39281706"
+    secret = "pol-fake-test-only-secret"
     assert secret not in repr(CatalogTarget("https://polaris/api/catalog", "lakehouse", f"sales:{secret}", "s"))
     assert secret not in repr(PolarisConnection(url="https://polaris", client_id="root", client_secret=secret))

@@ -83,8 +83,8 @@ def test_rotating_a_secret_named_like_a_credential_is_not_a_plaintext_credential
 def test_platform_credential_injected_through_environment_is_still_refused_and_never_echoed(write_yaml):
     path = write_yaml("storage:\n  default:\n    bucket: floe-data\n    endpoint: ${FLOE_S3_URL}\n")
     with pytest.raises(ConfigError, match="a URL with a user and password") as caught:
-        load_platform(path, env={"FLOE_S3_URL": "http://root:rootpass@minio:9000"})
-    assert "rootpass" not in str(caught.value)
+        load_platform(path, env={"FLOE_S3_URL": "http://root:fake-test-password@minio:9000"})
+    assert "fake-test-password" not in str(caught.value)
 
 
 def test_every_credential_of_a_floe_yaml_is_reported_at_once(write_yaml):
@@ -103,7 +103,7 @@ CATALOG = "storage:\n  default:\n    bucket: floe-data\ncatalogs:\n  default:\n 
 
 
 @pytest.mark.parametrize(("line", "pasted"), [
-    ("      client_secret: pol-9f8e7d6c5b4a39281706f5e4d3c2b1a0\n", "pol-9f8e7d6c5b4a39281706f5e4d3c2b1a0"),
+    ("      client_secret: pol-fake-test-only-secret-0000\n", "pol-fake-test-only-secret-0000"),
     ("      client_secret: 4417123456789113\n", "4417123456789113"),  # a number is not shown either
     ("      client_secret: {secret_ref: wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY}\n",
      "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),  # an AWS secret key pasted as a Secret name
@@ -126,10 +126,10 @@ def test_what_was_pasted_into_a_credential_field_is_never_echoed(write_yaml, cap
 
 
 def test_a_secret_looking_value_in_any_field_is_not_echoed(write_yaml):
-    path = write_yaml("storage:\n  default:\n    bucket: floe-data\n    endpoint: http://root:rootpass@minio:9000\n")
+    path = write_yaml("storage:\n  default:\n    bucket: floe-data\n    endpoint: http://root:fake-test-password@minio:9000\n")
     with pytest.raises(ConfigError) as caught:
         load_platform(path, env={})
-    assert "rootpass" not in str(caught.value)
+    assert "fake-test-password" not in str(caught.value)
     assert "storage.default.endpoint" in str(caught.value)
 
 
