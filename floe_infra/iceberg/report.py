@@ -103,8 +103,3 @@ def applied_report(plans: Sequence[TablePlan], applied: Sequence[str]) -> list[T
     summary = ", ".join(f"{counts[o]} {o}" for o in ("created", "evolved", "changed", "unchanged", "refused")
                         if counts[o])
     return [rows, "", f"applied: {summary or 'no tables'}"]
-
-
-def format_applied(plans: Sequence[TablePlan], applied: Sequence[str]) -> list[str]:
-    """`applied_report` as plain lines."""
-    return plain_lines(*applied_report(plans, applied))
