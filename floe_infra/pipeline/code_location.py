@@ -24,11 +24,11 @@ import pulumi_kubernetes as k8s
 
 from floe_infra.config.deployment import ChartSource
 from floe_infra.errors import FloeError
+from floe_infra.kube.helm import release_args
+from floe_infra.kube.rollout import config_digest_env
 from floe_infra.pipeline.binding import PipelineBinding
 from floe_infra.pipeline.labels import pipeline_chart_labels
 from floe_infra.pipeline.runtime_config import MOUNT_PATH, RuntimeConfiguration
-from floe_infra.platform.helm import release_args
-from floe_infra.platform.kubernetes import config_digest_env
 from floe_infra.versions import DAGSTER_USER_DEPLOYMENTS_CHART
 
 _REPOSITORY_RE = re.compile(r"^[a-z0-9]+([._-]{1,2}[a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-]{1,2}[a-z0-9]+)*)*$")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pulumi_kubernetes as k8s
 
+from floe_infra.kube.labels import PIPELINE_LABEL, chart_labels, floe_labels
 from floe_infra.pipeline.binding import PipelineBinding
-from floe_infra.platform.kubernetes import PIPELINE_LABEL, chart_labels, floe_labels
 
 
 def pipeline_labels(binding: PipelineBinding, component: str) -> dict[str, str]:

@@ -21,12 +21,12 @@ from floe_infra.config.deployment import ChartSource, parse_chart_sources
 from floe_infra.config.loader import load_pipeline
 from floe_infra.contract import CONTRACT_OUTPUT, PlatformContract, parse_contract
 from floe_infra.errors import ConfigError, ContractError, FloeError
+from floe_infra.kube.cluster import ClusterAccess
 from floe_infra.pipeline.binding import bind_pipeline
 from floe_infra.pipeline.code_location import ImageRef
 from floe_infra.pipeline.credentials import open_tenant_credentials
 from floe_infra.pipeline.semantic import read_model_files
 from floe_infra.pipeline.stack import FloePipeline, PipelineArgs
-from floe_infra.platform.kubernetes import ClusterAccess
 from floe_infra.project import project_path
 
 PLATFORM_PROJECT = "floe-platform"

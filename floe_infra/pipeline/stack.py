@@ -15,13 +15,13 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from floe_infra.config.deployment import ChartSource
+from floe_infra.kube.cluster import ClusterAccess, cluster_provider
 from floe_infra.pipeline.binding import PipelineBinding
 from floe_infra.pipeline.code_location import CodeLocation, CodeLocationArgs, ImageRef
 from floe_infra.pipeline.credentials import TenantCredentials
 from floe_infra.pipeline.runtime_config import RuntimeConfiguration
 from floe_infra.pipeline.semantic import SemanticModels
 from floe_infra.pipeline.tables import PipelineTables, TablesArgs
-from floe_infra.platform.kubernetes import ClusterAccess, cluster_provider
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from floe_infra.config.platform import PlatformConfig
-from floe_infra.platform.kubernetes import config_digest, env_from_secret, object_meta, platform_labels
+from floe_infra.kube.rollout import config_digest
+from floe_infra.platform.kubernetes import env_from_secret, object_meta, platform_labels
 from floe_infra.platform.resources import JOB_RESOURCES, service_resources
 from floe_infra.platform.secrets import PlatformSecrets, database_secret
 from floe_infra.topology import Topology

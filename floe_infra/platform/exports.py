@@ -25,8 +25,8 @@ from floe_infra.contract import (
     StorageEndpoint,
     TenantContract,
 )
+from floe_infra.kube.helm import chart_version
 from floe_infra.platform.governance import management_url
-from floe_infra.platform.helm import chart_version
 from floe_infra.platform.orchestration import dagster_names
 from floe_infra.platform.resources import resource_profile
 from floe_infra.platform.secrets import storage_credentials_secret

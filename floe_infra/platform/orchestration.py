@@ -20,8 +20,9 @@ import pulumi_kubernetes as k8s
 
 from floe_infra.config.platform import PlatformConfig
 from floe_infra.config.tenancy import resolve_tenants
-from floe_infra.platform.helm import chart_version, release_args
-from floe_infra.platform.kubernetes import config_digest_env, object_meta
+from floe_infra.kube.helm import chart_version, release_args
+from floe_infra.kube.rollout import config_digest_env
+from floe_infra.platform.kubernetes import object_meta
 from floe_infra.platform.resources import resource_profile, service_resources
 from floe_infra.platform.secrets import PlatformSecrets, storage_credentials_secret
 from floe_infra.runtime_env import openlineage_env, otlp_env

@@ -19,7 +19,7 @@ from floe_infra.config.loader import load_platform
 from floe_infra.config.platform import PlatformConfig
 from floe_infra.contract import CONTRACT_OUTPUT
 from floe_infra.errors import ConfigError, FloeError
-from floe_infra.platform.kubernetes import ClusterAccess
+from floe_infra.kube.cluster import ClusterAccess
 from floe_infra.platform.secrets import referenced_secrets
 from floe_infra.platform.stack import FloePlatform, PlatformArgs
 from floe_infra.project import project_path

@@ -18,8 +18,9 @@ import pulumi_kubernetes as k8s
 from floe_infra.config.credentials import CredentialMode
 from floe_infra.config.platform import PlatformConfig
 from floe_infra.config.tenancy import resolve_tenants
-from floe_infra.platform.helm import env_list, release_args, secret_env
-from floe_infra.platform.kubernetes import config_digest_env, object_meta
+from floe_infra.kube.helm import env_list, release_args, secret_env
+from floe_infra.kube.rollout import config_digest_env
+from floe_infra.platform.kubernetes import object_meta
 from floe_infra.platform.resources import JOB_RESOURCES, service_resources
 from floe_infra.platform.secrets import PlatformSecrets, storage_credentials_secret
 from floe_infra.topology import Topology

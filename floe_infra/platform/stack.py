@@ -10,12 +10,13 @@ import pulumi
 
 from floe_infra.config.platform import PlatformConfig
 from floe_infra.contract import PlatformContract
+from floe_infra.kube.cluster import ClusterAccess
 from floe_infra.platform.access import LocalAccess
 from floe_infra.platform.catalog import CatalogServer, CatalogServerArgs
 from floe_infra.platform.database import Database, DatabaseArgs
 from floe_infra.platform.exports import build_contract
 from floe_infra.platform.governance import CatalogGovernance, GovernanceArgs, management_url
-from floe_infra.platform.kubernetes import ClusterAccess, KubernetesFoundation
+from floe_infra.platform.kubernetes import KubernetesFoundation
 from floe_infra.platform.lineage import Lineage, LineageArgs
 from floe_infra.platform.orchestration import Orchestration, OrchestrationArgs
 from floe_infra.platform.secrets import PlatformSecrets, plan_secrets

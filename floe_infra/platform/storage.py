@@ -10,8 +10,9 @@ import pulumi_kubernetes as k8s
 
 from floe_infra.config.platform import PlatformConfig
 from floe_infra.config.tenancy import storage_grants
-from floe_infra.platform.helm import release_args
-from floe_infra.platform.kubernetes import CONFIG_DIGEST_ENV, config_digest, platform_chart_labels
+from floe_infra.kube.helm import release_args
+from floe_infra.kube.rollout import CONFIG_DIGEST_ENV, config_digest
+from floe_infra.platform.kubernetes import platform_chart_labels
 from floe_infra.platform.resources import JOB_RESOURCES, service_resources
 from floe_infra.platform.secrets import PlatformSecrets, storage_credentials_secret
 from floe_infra.platform.tenants import minio_policy, minio_policy_name, minio_tenants

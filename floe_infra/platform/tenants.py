@@ -34,8 +34,9 @@ from floe_infra.config.tenancy import (
     tenant_storage_profiles,
     tenant_storage_secret,
 )
+from floe_infra.kube.labels import PIPELINE_LABEL
 from floe_infra.platform.database import database_selector
-from floe_infra.platform.kubernetes import PIPELINE_LABEL, component_selector, object_meta
+from floe_infra.platform.kubernetes import component_selector, object_meta
 from floe_infra.platform.lineage import marquez_selector
 from floe_infra.platform.orchestration import dagster_names
 from floe_infra.topology import Topology

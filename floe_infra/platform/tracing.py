@@ -9,7 +9,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from floe_infra.config.platform import PlatformConfig
-from floe_infra.platform.helm import env_list, release_args
+from floe_infra.kube.helm import env_list, release_args
 from floe_infra.platform.kubernetes import platform_chart_labels
 from floe_infra.platform.resources import service_resources
 from floe_infra.topology import Topology

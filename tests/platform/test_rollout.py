@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from floe_infra.platform.kubernetes import CONFIG_DIGEST_ENV
+from floe_infra.kube.rollout import CONFIG_DIGEST_ENV
 from floe_infra.preview.runtime import ProgramRun
 from tests.conftest import REPO
 from tests.platform.conftest import DEMO_STACKS, run_platform_stack, values
