@@ -9,8 +9,10 @@ What is fake: Polaris itself. Its URL layout (`/api/catalog/v1/{catalog}/...`, t
 `prefix` in `GET /api/catalog/v1/config?warehouse=...`), the management API (catalogs, principals,
 roles, grants) and OAuth2 tokens are `FakePolaris`. Every forwarded call needs a bearer token the
 fake issued and still honours, for a catalog that exists in the fake; which principal's token it was
-is recorded in `forwarded`. Grants are stored but not enforced (any valid token may call), and a
-catalog's `default-base-location` is not used: tables live under the Iceberg server's warehouse.
+is recorded in `forwarded`. Before a call is forwarded, the fake applies Polaris' own rules to it
+(`tests/polaris/fake_catalog_rules.py`): the caller's grants, the purge setting, and the location of
+a new namespace. A catalog's `default-base-location` is not used for tables: they live under the
+Iceberg server's warehouse.
 Requests and responses are still validated against the OpenAPI specs, as `FakePolaris` does.
 """
 
@@ -80,8 +82,16 @@ class IcebergRestPolaris(FakePolaris):
         client_id = self._client_of(auth)
         catalog = unquote(match["catalog"])
         self._catalog(catalog)
+        # Polaris' own checks first (tests/polaris/fake_catalog_rules.py): 404 for a missing target, 403 without
+        # the grants, the purge setting; then the location Polaris gives a new namespace, and refuses to move.
+        principal, scope = self._caller(auth)
+        self.authorize_catalog_call(principal, scope, method, catalog, match["rest"], query, self._headers, raw)
         if method == "POST" and match["rest"] == "namespaces":
-            self._check_parent(catalog, json.loads(raw)["namespace"])
+            body = json.loads(raw)
+            raw = json.dumps({**body, "properties": self.new_namespace_properties(
+                catalog, tuple(body["namespace"]), body.get("properties") or {})}).encode()
+        elif method == "POST" and match["rest"].endswith("/properties"):
+            self.check_namespace_update(catalog, _levels(match["rest"]), json.loads(raw).get("updates", {}))
         return self._forward(client_id, method, path, catalog, f"{match['rest']}?{query}" if query else match["rest"],
                              raw)
 
@@ -135,16 +145,37 @@ class IcebergRestPolaris(FakePolaris):
         headers = {name: answer.headers[name] for name in PASSED_HEADERS if name in answer.headers}
         raise Reply(answer.status_code, body, headers)
 
-    def _check_parent(self, catalog: str, levels: list[str]) -> None:
-        # Polaris refuses a namespace whose parent does not exist; Iceberg's JdbcCatalog would create it.
-        if len(levels) > 1:
-            parent = "%1F".join(quote(level, safe="") for level in levels[:-1])
-            if self._backend("HEAD", catalog, f"namespaces/{parent}").status_code == 404:
-                raise error(404, f"Parent namespace {'.'.join(levels[:-1])} does not exist",
-                            "NoSuchNamespaceException")
+    # --- where namespaces and tables are, for Polaris' rules: the Iceberg REST catalog ----------------------
+
+    def _namespace_properties(self, catalog: str, levels: tuple[str, ...]) -> dict[str, str] | None:
+        answer = self._backend("GET", catalog, f"namespaces/{_encoded(levels)}")
+        return dict(answer.json().get("properties") or {}) if answer.status_code == 200 else None
+
+    def _child_namespaces(self, catalog: str, parent: tuple[str, ...]) -> list[tuple[str, ...]]:
+        answer = self._backend("GET", catalog, f"namespaces?parent={_encoded(parent)}" if parent else "namespaces")
+        return [tuple(ns) for ns in answer.json().get("namespaces", [])] if answer.status_code == 200 else []
+
+    def _table_locations(self, catalog: str, levels: tuple[str, ...]) -> dict[str, str]:
+        answer = self._backend("GET", catalog, f"namespaces/{_encoded(levels)}/tables")
+        names = [i["name"] for i in answer.json().get("identifiers", [])] if answer.status_code == 200 else []
+        return {name: self._backend("GET", catalog, f"namespaces/{_encoded(levels)}/tables/{quote(name, safe='')}")
+                .json()["metadata"]["location"] for name in names}
+
+    def _table_exists(self, catalog: str, levels: tuple[str, ...], name: str) -> bool:
+        return self._backend("HEAD", catalog, f"namespaces/{_encoded(levels)}/tables/{quote(name, safe='')}"
+                             ).status_code == 204
 
     def delete_catalog(self, name: str, **_: Any) -> Any:
         self._catalog(name)
         if self._backend("GET", name, "namespaces").json().get("namespaces"):
             raise error(400, f"Catalog {name} is not empty", "BadRequestException")
         return super().delete_catalog(name)
+
+
+def _encoded(levels: tuple[str, ...]) -> str:
+    return "%1F".join(quote(level, safe="") for level in levels)
+
+
+def _levels(rest: str) -> tuple[str, ...]:
+    """The namespace of `namespaces/{namespace}/...`."""
+    return tuple(unquote(rest.split("/")[1]).split("\x1f"))

@@ -1,0 +1,14 @@
+// STAND-IN: the generated model class of polaris-api-management-model 1.7.0, which Maven Central does not
+// serve. polaris-core's FeatureConfiguration reads the names of this enum (the authentication types of
+// spec/polaris-management-service.yml) while it initializes; nothing else of the model is needed.
+package org.apache.polaris.core.admin.model;
+
+public class AuthenticationParameters {
+  public enum AuthenticationTypeEnum {
+    OAUTH,
+    BEARER,
+    SIGV4,
+    GCP,
+    IMPLICIT
+  }
+}
