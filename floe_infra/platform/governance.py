@@ -102,7 +102,7 @@ class CatalogGovernance(pulumi.ComponentResource):
         for warehouse, spec in self.plan.catalogs.items():
             self.catalogs[warehouse] = Catalog(
                 f"{name}-catalog-{warehouse}", connection=self._connection, credential=self._credential,
-                catalog=warehouse, properties={"default-base-location": spec.default_base_location},
+                catalog=warehouse, properties=spec.properties,
                 storage=storage_config(args.platform, args.topology, warehouse, list(spec.allowed_locations)),
                 allow_delete_with_tables=allow, opts=pulumi.ResourceOptions(parent=self))
         self.namespaces = {}
@@ -115,11 +115,14 @@ class CatalogGovernance(pulumi.ComponentResource):
                 allow_delete_with_tables=allow,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[self.catalogs[ns.catalog],
                                                                      *([parent_ns] if parent_ns else [])]))
+        # Polaris refuses a grant on a namespace that does not exist: each role waits for the namespaces of its grants.
         self.catalog_roles = {
             role.name: CatalogRole(
                 f"{name}-role-{role.catalog}-{role.name}", connection=self._connection, credential=self._credential,
                 catalog=role.catalog, role=role.name, grants=list(role.grants),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.catalogs[role.catalog]]))
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[
+                    self.catalogs[role.catalog],
+                    *(self.namespaces[".".join(g["namespace"])] for g in role.grants if g["type"] == "namespace")]))
             for role in self.plan.roles
         }
         self.principal_roles, self.principals, self.sealed_credentials = {}, {}, {}

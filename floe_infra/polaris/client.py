@@ -46,6 +46,10 @@ class NamespaceNotEmptyError(CatalogError):
     """Raised when a namespace or catalog that holds tables would be deleted without permission."""
 
 
+class NamespaceLocationError(CatalogError):
+    """Raised when a namespace in Polaris is not at the location platform.yaml places it (Polaris never moves one)."""
+
+
 @dataclass(frozen=True)
 class PolarisConnection:
     """Where and as whom to reach Polaris.
@@ -193,16 +197,13 @@ class PolarisClient:
             "principal": {"name": name, "properties": properties or {}}, "credentialRotationRequired": False})
         return _credentials(body)
 
-    def rotate_credentials(self, name: str) -> dict[str, str]:
-        """New credentials for a principal (the old secret stops working)."""
-        return _credentials(self.request("POST", f"/principals/{quote(name)}/rotate",
-                                         f"rotate the credentials of principal {name}"))
-
-    def reset_credentials(self, name: str, client_secret: str) -> dict[str, str]:
-        """Set a principal's secret to `client_secret` (its client id stays); the old secret stops working."""
+    def reset_credentials(self, name: str, client_secret: str | None = None) -> dict[str, str]:
+        """New credentials for a principal, as root: `client_secret` or a random secret, the client id unchanged;
+        every older secret stops working at once. (Polaris lets only a principal itself rotate its credentials,
+        and a rotation keeps the previous secret working until the next one.)"""
         return _credentials(self.request("POST", f"/principals/{quote(name)}/reset",
                                          f"reset the credentials of principal {name}",
-                                         json={"clientSecret": client_secret}))
+                                         json={"clientSecret": client_secret} if client_secret else {}))
 
     def delete_principal(self, name: str) -> None:
         """Delete a principal."""
@@ -337,11 +338,11 @@ class PolarisClient:
         return [i["name"] for i in (body or {}).get("identifiers", [])]
 
     def drop_table(self, catalog: str, levels: Iterable[str], table: str) -> None:
-        """Drop and purge a table."""
+        """Drop a table from the catalog; its files stay where they are (no purge: Polaris refuses one to a caller
+        without TABLE_WRITE_DATA, which root's catalog_admin role does not hold)."""
         levels = list(levels)
         self.request("DELETE", f"/{quote(catalog)}/namespaces/{encode_namespace(levels)}/tables/{quote(table)}",
-                     f"drop table {catalog}.{'.'.join(levels)}.{table}", api=CATALOG,
-                     params={"purgeRequested": "true"}, missing_ok=True)
+                     f"drop table {catalog}.{'.'.join(levels)}.{table}", api=CATALOG, missing_ok=True)
 
     def tables_under(self, catalog: str, levels: Iterable[str]) -> list[str]:
         """Every table in a namespace and its descendants, as dotted names."""

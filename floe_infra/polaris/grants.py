@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from floe_infra.config.catalog import CatalogType
+from floe_infra.config.layout import LOCATION, catalog_layouts, namespace_layouts
 from floe_infra.config.platform import PlatformConfig
 from floe_infra.config.tenancy import Tenant, read_role, resolve_tenants, write_role
 
@@ -21,13 +21,17 @@ READ_PRIVILEGES = ("NAMESPACE_LIST", "NAMESPACE_READ_PROPERTIES", "TABLE_LIST", 
                    "TABLE_READ_DATA")
 WRITE_PRIVILEGES = ("NAMESPACE_READ_PROPERTIES", "TABLE_LIST", "TABLE_CREATE", "TABLE_DROP", "TABLE_READ_PROPERTIES",
                     "TABLE_WRITE_PROPERTIES", "TABLE_READ_DATA", "TABLE_WRITE_DATA", "TABLE_FULL_METADATA")
+# Catalog properties governance sets. Polaris refuses a drop with purgeRequested=true unless
+# DROP_WITH_PURGE_ENABLED is on (default off): pipelines purge the tables they declare with
+# `drop_when_removed`, which their writer roles (TABLE_DROP and TABLE_WRITE_DATA) allow.
+CATALOG_SETTINGS = {"polaris.config.drop-with-purge.enabled": "true"}
 
 
 @dataclass(frozen=True)
 class CatalogPlan:
-    """A Polaris catalog (warehouse) and the locations its tables may use."""
+    """A Polaris catalog (warehouse): its properties and the locations its tables may use."""
 
-    default_base_location: str
+    properties: dict[str, str]
     allowed_locations: tuple[str, ...]
 
 
@@ -74,41 +78,29 @@ def namespace_grants(levels: tuple[str, ...], privileges: tuple[str, ...]) -> tu
 
 def plan_governance(platform: PlatformConfig) -> GovernancePlan:
     """The catalogs, namespaces, roles and tenants of a platform's Polaris catalogs."""
-    bases: dict[str, str] = {}
-    allowed: dict[str, list[str]] = {}
+    catalogs = {w: CatalogPlan({"default-base-location": c.default_base_location, **CATALOG_SETTINGS},
+                               c.allowed_locations) for w, c in catalog_layouts(platform).items()}
+    tenants = resolve_tenants(platform)
     namespaces: list[NamespacePlan] = []
     roles: list[RolePlan] = []
-    layer_warehouse: dict[str, str] = {}
-    for name, layer in platform.layers.items():
-        profile = platform.catalogs[layer.catalog_ref]
-        if profile.type not in (CatalogType.POLARIS, CatalogType.REST):
+    written: dict[str, list[tuple[str, str]]] = {}
+    layer_catalog: dict[str, str] = {}
+    for ns in namespace_layouts(platform):
+        if ns.parent:
+            namespaces.append(NamespacePlan(ns.catalog, ns.levels, {LOCATION: ns.location}))
             continue
-        bucket = platform.storage[layer.storage_ref].bucket
-        warehouse = profile.warehouse
-        layer_warehouse[name] = warehouse
-        bases.setdefault(warehouse, f"s3://{bucket}/{warehouse}")
-        locations = allowed.setdefault(warehouse, [])
-        if f"s3://{bucket}/" not in locations:
-            locations.append(f"s3://{bucket}/")
-        levels = layer.namespace_levels
-        location = f"s3://{bucket}/{'/'.join(levels)}"
-        namespaces.append(NamespacePlan(warehouse, levels, {**layer.properties, "location": location}))
-        roles.append(RolePlan(warehouse, read_role(name), namespace_grants(levels, READ_PRIVILEGES)))
-    tenants = []
-    for tenant in resolve_tenants(platform).values():
-        assigned: list[tuple[str, str]] = []
-        for layer in tenant.writes:
-            if layer not in layer_warehouse:
-                continue
-            levels = tenant.namespace_in(platform.layers[layer].namespace_levels)
-            bucket = platform.storage[platform.layers[layer].storage_ref].bucket
-            namespaces.append(NamespacePlan(layer_warehouse[layer], levels, {
-                "location": f"s3://{bucket}/{'/'.join(levels)}", "owner": tenant.name}))
-            role = RolePlan(layer_warehouse[layer], write_role(tenant, layer),
-                            namespace_grants(levels, WRITE_PRIVILEGES))
-            roles.append(role)
-            assigned.append((role.catalog, role.name))
-        assigned += [(layer_warehouse[layer], read_role(layer)) for layer in tenant.reads if layer in layer_warehouse]
-        tenants.append(TenantPlan(tenant, tuple(assigned)))
-    catalogs = {w: CatalogPlan(bases[w], tuple(sorted({*allowed[w], bases[w] + "/"}))) for w in bases}
-    return GovernancePlan(catalogs, namespaces, roles, tenants)
+        if ns.tenant is None:
+            layer = platform.layers[ns.layer]
+            namespaces.append(NamespacePlan(ns.catalog, ns.levels, {**layer.properties, LOCATION: ns.location}))
+            roles.append(RolePlan(ns.catalog, read_role(ns.layer), namespace_grants(ns.levels, READ_PRIVILEGES)))
+            layer_catalog[ns.layer] = ns.catalog
+            continue
+        tenant = tenants[ns.tenant]
+        namespaces.append(NamespacePlan(ns.catalog, ns.levels, {LOCATION: ns.location, "owner": tenant.name}))
+        role = RolePlan(ns.catalog, write_role(tenant, ns.layer), namespace_grants(ns.levels, WRITE_PRIVILEGES))
+        roles.append(role)
+        written.setdefault(tenant.name, []).append((role.catalog, role.name))
+    return GovernancePlan(catalogs, namespaces, roles, [
+        TenantPlan(tenant, (*written.get(tenant.name, []), *((layer_catalog[layer], read_role(layer))
+                                                             for layer in tenant.reads if layer in layer_catalog)))
+        for tenant in tenants.values()])

@@ -21,7 +21,14 @@ import pulumi
 import pulumi.dynamic as dynamic
 
 from floe_infra import live_credentials
-from floe_infra.polaris.client import NamespaceNotEmptyError, PolarisClient, PolarisConnection, PolarisError
+from floe_infra.config.layout import LOCATION, same_location
+from floe_infra.polaris.client import (
+    NamespaceLocationError,
+    NamespaceNotEmptyError,
+    PolarisClient,
+    PolarisConnection,
+    PolarisError,
+)
 from floe_infra.polaris.sealing import seal
 
 CONNECTION_INPUTS = ("connection", "credential", "provider_version")
@@ -103,8 +110,7 @@ class CatalogProvider(_Provider):
                     raise
                 current = client.get_catalog(name)  # created concurrently: converge below
         assert current is not None
-        have_props = {k: v for k, v in current.get("properties", {}).items() if k in props["properties"]}
-        have_storage = {k: v for k, v in current.get("storageConfigInfo", {}).items() if k in props["storage"]}
+        have_props, have_storage = _managed(current, props)
         if have_props != props["properties"] or have_storage != props["storage"]:
             current = client.update_catalog(name, current["entityVersion"], props["properties"], props["storage"])
         return self.outputs(props, entity_version=current.get("entityVersion"))
@@ -113,9 +119,7 @@ class CatalogProvider(_Provider):
         current = client_for(props).get_catalog(props["name"])
         if current is None:
             return dynamic.ReadResult(None, {})
-        # Only what floe-infra manages: keys Polaris adds on its own are not drift.
-        properties = {k: v for k, v in current.get("properties", {}).items() if k in props["properties"]}
-        storage = {k: v for k, v in current.get("storageConfigInfo", {}).items() if k in props["storage"]}
+        properties, storage = _managed(current, props)
         return dynamic.ReadResult(id_, {**props, "properties": properties, "storage": storage,
                                         "entity_version": current.get("entityVersion")})
 
@@ -135,8 +139,21 @@ class CatalogProvider(_Provider):
         client.delete_catalog(name)
 
 
+def _managed(current: dict[str, Any], props: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A catalog's properties and storage configuration as floe-infra declares them: only the keys it manages
+    (keys Polaris adds on its own are not drift), and the allowed locations in the declared order when they are
+    the same set (Polaris keeps a set, and answers in its own order)."""
+    properties = {k: v for k, v in current.get("properties", {}).items() if k in props["properties"]}
+    storage = {k: v for k, v in current.get("storageConfigInfo", {}).items() if k in props["storage"]}
+    declared = props["storage"].get("allowedLocations")
+    if declared is not None and set(storage.get("allowedLocations") or []) == set(declared):
+        storage["allowedLocations"] = declared
+    return properties, storage
+
+
 def _delete_tree(client: PolarisClient, catalog: str, levels: list[str]) -> None:
-    """Drop every table and namespace under `levels` (only ever called when deletion was allowed)."""
+    """Drop every table and namespace under `levels` (only ever called when deletion was allowed); the tables'
+    files stay in their bucket (see `PolarisClient.drop_table`)."""
     for child in client.list_namespaces(catalog, levels):
         _delete_tree(client, catalog, child)
     for table in client.list_tables(catalog, levels):
@@ -168,8 +185,15 @@ class NamespaceProvider(_Provider):
                 if exc.status != 409:
                     raise
                 have = client.get_namespace(catalog, levels) or {}
-        updates = {k: v for k, v in want.items() if have.get(k) != v}
-        removals = [k for k in (olds.get("properties") or {}) if k not in want and k in have]
+        if LOCATION in want and LOCATION in have and not same_location(have[LOCATION], want[LOCATION]):
+            raise NamespaceLocationError(
+                f"namespace {catalog}.{'.'.join(levels)} is at {have[LOCATION]} in Polaris, but platform.yaml places "
+                f"it at {want[LOCATION]}: Polaris keeps a namespace where it was created (it refuses a new location "
+                "unless the catalog allows custom locations). Move its tables out and delete the namespace (or put "
+                "back the layer's namespace and storage profile), then run `pulumi up` again")
+        # Never `location` itself: Polaris 1.7.0 refuses every update that sets it (see the check above).
+        updates = {k: v for k, v in want.items() if k != LOCATION and have.get(k) != v}
+        removals = [k for k in (olds.get("properties") or {}) if k not in want and k in have and k != LOCATION]
         if updates or removals:
             client.update_namespace_properties(catalog, levels, updates, removals)
         return self.outputs(props)
@@ -178,8 +202,11 @@ class NamespaceProvider(_Provider):
         have = client_for(props).get_namespace(props["catalog"], props["namespace"])
         if have is None:
             return dynamic.ReadResult(None, {})
-        return dynamic.ReadResult(id_, {**props, "properties": {k: v for k, v in have.items()
-                                                                if k in props["properties"]}})
+        managed = {k: v for k, v in have.items() if k in props["properties"]}
+        declared = props["properties"].get(LOCATION)
+        if declared is not None and same_location(managed.get(LOCATION, ""), declared):
+            managed[LOCATION] = declared  # the place declared, written as Polaris writes it (a trailing '/')
+        return dynamic.ReadResult(id_, {**props, "properties": managed})
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         client = client_for(props)
@@ -298,7 +325,7 @@ class PrincipalRoleProvider(_Provider):
 
 class PrincipalProvider(_Provider):
     """A principal with its principal roles; its credentials exist in plain text only inside the create or
-    rotate call that seals them to the tenant's public key: state keeps the client id and the sealed box."""
+    reset call that seals them to the tenant's public key: state keeps the client id and the sealed box."""
 
     identity = ("name",)
     inputs = ("principal_roles", "rotation", "public_key")
@@ -312,16 +339,18 @@ class PrincipalProvider(_Provider):
         except PolarisError as exc:
             if exc.status != 409:
                 raise
-            # It exists and Polaris never shows a secret twice: rotate to know the credentials.
-            credentials = client.rotate_credentials(props["name"])
+            # It exists and Polaris never shows a secret twice: reset it to know the credentials.
+            credentials = client.reset_credentials(props["name"])
         return dynamic.CreateResult(props["name"], self._sealed(client, props, credentials))
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.UpdateResult:
         client = client_for(news)
         # The secret is not kept, so a new key (or a first one) gets new credentials: the old key may be lost.
+        # A reset, not a rotation: Polaris lets only the principal itself rotate, and a rotated-out secret keeps
+        # working (as the secondary) until the next rotation; after a reset only the new secret works.
         if (olds.get("rotation") != news.get("rotation") or olds.get("public_key") != news.get("public_key")
                 or (news.get("public_key") and not olds.get("sealed_credentials"))):
-            return dynamic.UpdateResult(self._sealed(client, news, client.rotate_credentials(news["name"])))
+            return dynamic.UpdateResult(self._sealed(client, news, client.reset_credentials(news["name"])))
         self._assign_roles(client, news)
         return dynamic.UpdateResult(self.outputs(news, client_id=olds.get("client_id"),
                                                  sealed_credentials=olds.get("sealed_credentials")))

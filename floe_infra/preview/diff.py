@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from floe_infra.config.layout import same_location
 from floe_infra.errors import FloeError
 from floe_infra.guardrails import BUCKET, RELEASE, STATEFUL
 from floe_infra.preview.report import JSON_FORMAT
@@ -199,8 +200,10 @@ def _change_risks(old: dict[str, Any], new: dict[str, Any], changes: list[FieldC
                 or (path.startswith("storage.allowedLocations") and change.kind == "removed")):
             yield Risk(name, f"moves the catalog's locations ({change.describe()}): tables under the old "
                              "location become unreachable for new writes")
-        elif type_ == POLARIS_NAMESPACE and path.startswith("properties.location"):
-            yield Risk(name, f"moves the namespace's location ({change.describe()})")
+        elif type_ == POLARIS_NAMESPACE and path.startswith("properties.location") and not (
+                isinstance(change.old, str) and isinstance(change.new, str) and same_location(change.old, change.new)):
+            yield Risk(name, f"moves the namespace's location ({change.describe()}): Polaris keeps a namespace where "
+                             "it was created, so `pulumi up` stops until the namespace is emptied and deleted")
         elif type_ == TABLE and path.startswith("table.columns[") and change.kind == "removed" \
                 and path.count("[") == 1:
             yield Risk(name, f"drops column {path.split('=', 1)[-1].rstrip(']')} of table "

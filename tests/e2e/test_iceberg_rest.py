@@ -48,7 +48,7 @@ pytestmark = [
 ]
 
 ROOT = "root:root-secret-for-tests"
-STORAGE = {"storageType": "S3", "allowedLocations": ["s3://floe-local-bronze/"], "region": "us-east-1"}
+STORAGE = {"storageType": "S3", "region": "us-east-1"}
 COLUMNS = [{"name": "id", "type": "long", "required": True}, {"name": "qty", "type": "int"}]
 CATALOG_NAMES = (f"lakehouse{n}" for n in itertools.count(1))
 
@@ -88,8 +88,9 @@ def govern(url: str, catalog: str) -> Tenant:
     plan = plan_governance(load_platform(DEMO_PLATFORM).config)
     (planned,) = plan.catalogs
     root = {"connection": {"url": url, "realm": "POLARIS", "scope": "PRINCIPAL_ROLE:ALL"}, "credential": ROOT}
-    CatalogProvider().create({**root, "name": catalog, "storage": STORAGE, "allow_delete_with_tables": False,
-                              "properties": {"default-base-location": plan.catalogs[planned].default_base_location}})
+    CatalogProvider().create({**root, "name": catalog, "allow_delete_with_tables": False,
+                              "storage": {**STORAGE, "allowedLocations": list(plan.catalogs[planned].allowed_locations)},
+                              "properties": plan.catalogs[planned].properties})
     for ns in plan.namespaces:
         NamespaceProvider().create({**root, "catalog": catalog, "namespace": list(ns.levels),
                                     "properties": ns.properties, "allow_delete_with_tables": False})
@@ -138,9 +139,12 @@ def checked(provider: IcebergTableProvider, olds: dict[str, Any], news: dict[str
 
 
 def test_governance_namespaces_live_in_the_real_iceberg_catalog(polaris, tenant):
+    # Polaris takes scopes of principal roles only, and only root may list the catalog's top level.
+    root = RestCatalog("floe", uri=f"{polaris.url}/api/catalog", warehouse=tenant.catalog, credential=ROOT,
+                       scope="PRINCIPAL_ROLE:ALL")
+    assert set(root.list_namespaces()) == {("bronze",), ("silver",), ("gold",)}
     pyiceberg = RestCatalog("floe", uri=f"{polaris.url}/api/catalog", warehouse=tenant.catalog,
-                            credential=tenant.credential)
-    assert set(pyiceberg.list_namespaces()) == {("bronze",), ("silver",), ("gold",)}
+                            credential=tenant.credential, scope=f"PRINCIPAL_ROLE:{tenant.principal_role}")
     assert pyiceberg.load_namespace_properties(tenant.namespace)["owner"] == "ecommerce-analytics"
     assert [c.method for c in polaris.forwarded if c.client_id == "root"].count("POST") == 6
 
@@ -164,7 +168,8 @@ def test_engine_plans_creates_evolves_and_drops_a_table_through_polaris(polaris,
 
     # Rows written and read back by a plain pyiceberg client, through the same catalog.
     table = RestCatalog("reader", uri=f"{polaris.url}/api/catalog", warehouse=tenant.catalog,
-                        credential=tenant.credential).load_table(desired.identifier)
+                        credential=tenant.credential, scope=f"PRINCIPAL_ROLE:{tenant.principal_role}",
+                        ).load_table(desired.identifier)
     assert [f.name for f in table.schema().fields] == ["id", "qty", "note"]
     table.append(pa.Table.from_pylist([{"id": 1, "qty": 2, "note": "first"}], schema=table.schema().as_arrow()))
     assert catalog.load_table(desired.identifier).scan().to_arrow().to_pylist() == [
@@ -234,7 +239,7 @@ def test_polaris_rules_hold_over_the_real_catalog(polaris, tenant):
     orphan = requests.post(f"{polaris.url}/api/catalog/v1/{tenant.catalog}/namespaces", headers=auth, timeout=10,
                            json={"namespace": ["platinum", "team"], "properties": {}})
     assert orphan.status_code == 404
-    assert "Parent namespace platinum does not exist" in orphan.json()["error"]["message"]
+    assert orphan.json()["error"]["message"] == "Namespace does not exist: platinum"
     assert requests.get(f"{polaris.url}/api/catalog/v1/nowhere/namespaces", headers=auth, timeout=10
                         ).status_code == 404
     with pytest.raises(Exception, match="not empty"):

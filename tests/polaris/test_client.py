@@ -135,10 +135,12 @@ def test_unreachable_polaris_is_reported_with_its_url_and_the_setting_to_fix():
 
 def test_multi_level_namespaces_use_the_unit_separator(client, polaris):
     new_catalog(client)
-    client.create_namespace("lakehouse", ["bronze"], {})
-    client.create_namespace("lakehouse", ["bronze", "sales"], {"owner": "sales"})
+    client.create_namespace("lakehouse", ["bronze"], {"location": "s3://floe-bronze/bronze/"})
+    client.create_namespace("lakehouse", ["bronze", "sales"], {"location": "s3://floe-bronze/bronze/sales/",
+                                                               "owner": "sales"})
     assert encode_namespace(["bronze", "sales"]) == "bronze%1Fsales"
-    assert client.get_namespace("lakehouse", ["bronze", "sales"]) == {"owner": "sales"}
+    assert client.get_namespace("lakehouse", ["bronze", "sales"]) == {"location": "s3://floe-bronze/bronze/sales/",
+                                                                      "owner": "sales"}
     assert client.list_namespaces("lakehouse", ["bronze"]) == [["bronze", "sales"]]
     polaris.add_table("lakehouse", ("bronze", "sales"), "orders")
     assert client.tables_under("lakehouse", ["bronze"]) == ["bronze.sales.orders"]

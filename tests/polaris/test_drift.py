@@ -60,6 +60,7 @@ def test_a_namespace_dropped_outside_reads_as_gone_and_create_puts_it_back(polar
 
 
 def test_a_grant_revoked_outside_is_drift_and_the_update_grants_it_again(polaris, base, with_catalog):
+    NamespaceProvider().create(namespace_props(base))
     props = {**base, "catalog": "lakehouse", "name": "layer_bronze_reader", "grants": GRANTS}
     created = CatalogRoleProvider().create(props)
     unchanged = CatalogRoleProvider().read(created.id, created.outs)

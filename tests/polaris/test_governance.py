@@ -10,17 +10,14 @@ from pulumi.runtime import rpc
 from floe_infra.config import load_platform
 from floe_infra.polaris.grants import READ_PRIVILEGES, WRITE_PRIVILEGES, plan_governance
 from floe_infra.polaris.resources import (
-    CatalogProvider,
     CatalogRoleProvider,
-    NamespaceProvider,
-    PrincipalProvider,
-    PrincipalRoleProvider,
 )
 from floe_infra.polaris.sealing import generate_keypair, unseal
 from floe_infra.preview.runtime import fake_secret
 from tests.conftest import DEMO_PLATFORM
 from tests.leaks import strings
 from tests.platform.conftest import demo_run, run_platform_stack
+from tests.polaris.conftest import apply_governance
 
 DYNAMIC = "pulumi-python:dynamic/polaris:"
 
@@ -91,6 +88,19 @@ def test_platform_registers_governance_with_the_admin_credential_only_as_a_secre
     assert root.urn in catalog.dependencies
 
 
+def test_a_catalog_role_waits_for_the_namespaces_of_its_grants_and_catalogs_allow_purges():
+    # Polaris refuses a grant on a namespace that does not exist yet (PolarisAdminService.grantPrivilegeOnNamespace...).
+    run = demo_run("local")
+    namespaces = {r.inputs["catalog"] + "." + ".".join(r.inputs["namespace"]): r.urn
+                  for r in run.of_type(f"{DYNAMIC}Namespace")}
+    for role in run.of_type(f"{DYNAMIC}CatalogRole"):
+        needed = {f"{role.inputs['catalog']}.{'.'.join(g['namespace'])}" for g in role.inputs["grants"]}
+        assert {namespaces[n] for n in needed} <= set(role.dependencies), role.name
+    catalog = run.named("floe-governance-catalog-lakehouse")
+    assert catalog.inputs["properties"] == {"default-base-location": "s3://floe-local-bronze/lakehouse",
+                                            "polaris.config.drop-with-purge.enabled": "true"}
+
+
 def test_the_platform_keeps_tenant_credentials_only_sealed():
     run = demo_run("local")
     principal = run.named("floe-governance-principal-ecommerce-analytics")
@@ -139,29 +149,14 @@ def connection(polaris):
 
 def test_applying_the_demo_plan_to_polaris_creates_exactly_the_planned_grants(polaris, connection, write_yaml):
     plan = plan_governance(load_platform(two_tenant_platform(write_yaml)).config)
-    for warehouse, spec in plan.catalogs.items():
-        CatalogProvider().create({**connection, "name": warehouse, "allow_delete_with_tables": False,
-                                  "properties": {"default-base-location": spec.default_base_location},
-                                  "storage": {"storageType": "S3", "allowedLocations": list(spec.allowed_locations)}})
-    for ns in plan.namespaces:
-        NamespaceProvider().create({**connection, "catalog": ns.catalog, "namespace": list(ns.levels),
-                                    "properties": ns.properties, "allow_delete_with_tables": False})
-    for role in plan.roles:
-        CatalogRoleProvider().create({**connection, "catalog": role.catalog, "name": role.name,
-                                      "grants": list(role.grants)})
-    for tenant in plan.tenants:
-        PrincipalRoleProvider().create({**connection, "name": tenant.tenant.principal_role, "catalog_roles": [
-            {"catalog": c, "role": r} for c, r in tenant.catalog_roles]})
-        PrincipalProvider().create({**connection, "name": tenant.tenant.service_account,
-                                    "principal_roles": [tenant.tenant.principal_role], "rotation": 0,
-                                    "public_key": None})
+    apply_governance(connection["connection"]["url"], plan)
     assert polaris.principals["ecommerce-analytics"]["roles"] == {"ecommerce_analytics"}
     assert polaris.principal_roles["finance"] == {"lakehouse": {"layer_gold_reader", "layer_silver_reader",
                                                                 "tenant_finance_gold_writer"}}
     finance_writes = {tuple(g["namespace"]) for g in polaris.catalog_roles[("lakehouse", "tenant_finance_gold_writer")]}
     assert finance_writes == {("gold", "finance")}
     assert polaris.namespaces[("lakehouse", ("gold", "finance"))] == {
-        "location": "s3://floe-local-gold/gold/finance", "owner": "finance"}
+        "location": "s3://floe-local-gold/gold/finance/", "owner": "finance"}
     writes = len(polaris.writes)
     for role in plan.roles:  # a second run changes nothing
         CatalogRoleProvider().update(role.name, {}, {**connection, "catalog": role.catalog, "name": role.name,

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from floe_infra.polaris.client import NamespaceNotEmptyError
+from floe_infra.polaris.client import NamespaceLocationError, NamespaceNotEmptyError
 from floe_infra.polaris.resources import (
     CatalogProvider,
     CatalogRoleProvider,
@@ -16,6 +16,7 @@ from floe_infra.polaris.resources import (
     PrincipalRoleProvider,
 )
 from floe_infra.polaris.sealing import SealingError, generate_keypair, unseal
+from tests.polaris.conftest import accepts
 
 STORAGE = {"storageType": "S3", "allowedLocations": ["s3://floe-bronze/"], "endpoint": "http://minio:9000",
            "pathStyleAccess": True, "region": "us-east-1", "stsUnavailable": True}
@@ -32,8 +33,13 @@ def catalog_props(base, **extra):
             "storage": dict(STORAGE), "allow_delete_with_tables": False, **extra}
 
 
+def location(levels=("bronze",)) -> str:
+    """Where Polaris accepts a namespace of the catalog of `catalog_props` (in its allowed s3://floe-bronze/)."""
+    return f"s3://floe-bronze/{'/'.join(levels)}/"
+
+
 def namespace_props(base, levels=("bronze",), **extra):
-    return {**base, "catalog": "lakehouse", "namespace": list(levels), "properties": {"location": "s3://b/bronze"},
+    return {**base, "catalog": "lakehouse", "namespace": list(levels), "properties": {"location": location(levels)},
             "allow_delete_with_tables": False, **extra}
 
 
@@ -59,8 +65,13 @@ def test_catalog_update_sends_the_current_entity_version(polaris, base, with_cat
     assert (diff.changes, diff.replaces) == (True, [])
     outs = CatalogProvider().update("lakehouse", with_catalog.outs, changed).outs
     assert outs["entity_version"] == 2
-    assert polaris.catalogs["lakehouse"]["storageConfigInfo"]["allowedLocations"] == [
+    assert sorted(polaris.catalogs["lakehouse"]["storageConfigInfo"]["allowedLocations"]) == [
         "s3://floe-bronze/", "s3://floe-gold/"]
+    # Polaris keeps the allowed locations as a set and answers in its own order: that is no change.
+    assert CatalogProvider().read("lakehouse", outs).outs["storage"] == changed["storage"]
+    writes = len(polaris.writes)
+    CatalogProvider().update("lakehouse", outs, changed)
+    assert len(polaris.writes) == writes
 
 
 def test_catalog_rename_is_a_replacement(base, with_catalog):
@@ -85,12 +96,28 @@ def test_namespace_create_update_properties_and_no_op(polaris, base, with_catalo
     provider = NamespaceProvider()
     created = provider.create(namespace_props(base))
     assert created.id == "lakehouse.bronze"
-    changed = namespace_props(base, properties={"owner": "platform"})
+    changed = namespace_props(base, properties={"location": location(), "owner": "platform"})
     provider.update(created.id, created.outs, changed)
-    assert polaris.namespaces[("lakehouse", ("bronze",))] == {"owner": "platform"}
+    assert polaris.namespaces[("lakehouse", ("bronze",))] == {"location": location(), "owner": "platform"}
     writes = len(polaris.writes)
     provider.update(created.id, changed, changed)
     assert len(polaris.writes) == writes
+
+
+def test_a_namespace_polaris_holds_elsewhere_stops_the_update_with_both_locations(polaris, base, with_catalog):
+    provider = NamespaceProvider()
+    created = provider.create(namespace_props(base))
+    # What Polaris stores (with its trailing '/') reads back as the declared place: no drift, no update.
+    older = namespace_props(base, properties={"location": location().rstrip("/")})
+    assert provider.read(created.id, older).outs["properties"] == older["properties"]
+    writes = len(polaris.writes)
+    provider.update(created.id, created.outs, older)
+    assert len(polaris.writes) == writes
+    moved = namespace_props(base, properties={"location": "s3://floe-gold/bronze/"})
+    with pytest.raises(NamespaceLocationError, match=r"namespace lakehouse\.bronze is at s3://floe-bronze/bronze/ in "
+                                                     r"Polaris, but platform\.yaml places it at s3://floe-gold/bronze/"):
+        provider.update(created.id, created.outs, moved)
+    assert len(polaris.writes) == writes, "Polaris refuses every location update: none is sent"
 
 
 def test_deleting_a_namespace_with_tables_is_refused_unless_allowed(polaris, base, with_catalog):
@@ -120,6 +147,7 @@ def test_deleting_a_catalog_with_tables_is_refused_unless_allowed(polaris, base,
 
 
 def test_catalog_role_holds_exactly_the_declared_grants(polaris, base, with_catalog):
+    NamespaceProvider().create(namespace_props(base))
     provider = CatalogRoleProvider()
     grants = [{"type": "namespace", "namespace": ["bronze"], "privilege": p}
               for p in ("TABLE_READ_DATA", "TABLE_LIST")]
@@ -146,7 +174,7 @@ def test_principal_role_holds_exactly_the_declared_catalog_roles(polaris, base, 
     assert polaris.principal_roles["sales"] == {"lakehouse": {"b"}}
 
 
-def test_principal_credentials_leave_the_provider_only_sealed_and_rotate(polaris, base):
+def test_principal_credentials_leave_the_provider_only_sealed_and_reset(polaris, base):
     public, private = generate_keypair()
     PrincipalRoleProvider().create({**base, "name": "sales", "catalog_roles": []})
     provider = PrincipalProvider()
@@ -154,7 +182,7 @@ def test_principal_credentials_leave_the_provider_only_sealed_and_rotate(polaris
     created = provider.create(props)
     outs = created.outs
     opened = unseal(private, outs["sealed_credentials"])
-    assert polaris.clients[opened["client_id"]] == opened["client_secret"]
+    assert accepts(polaris, opened["client_id"], opened["client_secret"])
     assert outs["client_id"] == opened["client_id"]
     # What the platform's state keeps: no secret, in plain text or otherwise, besides the sealed box.
     assert "client_secret" not in outs
@@ -163,12 +191,14 @@ def test_principal_credentials_leave_the_provider_only_sealed_and_rotate(polaris
     calls = len(polaris.calls)
     same = provider.update(created.id, outs, props).outs
     assert same["sealed_credentials"] == outs["sealed_credentials"]
-    assert not [c for c in polaris.calls[calls:] if c.endswith("/rotate")], "an unchanged principal is not rotated"
+    assert not [c for c in polaris.calls[calls:] if c.endswith("/reset")], "an unchanged principal keeps its secret"
     rotated = provider.update(created.id, outs, {**props, "rotation": 1}).outs
     new = unseal(private, rotated["sealed_credentials"])
+    # Polaris keeps the client id (PolarisAdminService.resetCredentials); only the new secret works.
+    assert (new["client_id"], rotated["client_id"]) == (opened["client_id"], opened["client_id"])
     assert new["client_secret"] != opened["client_secret"]
-    assert opened["client_id"] not in polaris.clients  # the old credentials stopped working
-    assert polaris.clients[new["client_id"]] == new["client_secret"]
+    assert not accepts(polaris, opened["client_id"], opened["client_secret"])
+    assert accepts(polaris, new["client_id"], new["client_secret"])
 
 
 def test_a_new_public_key_gets_new_credentials_only_it_opens(polaris, base):
@@ -182,7 +212,7 @@ def test_a_new_public_key_gets_new_credentials_only_it_opens(polaris, base):
     opened = unseal(new_private, after["sealed_credentials"])
     # The secret is not kept, so the new key cannot get the old credentials re-sealed: they are rotated.
     assert opened["client_secret"] != before["client_secret"]
-    assert before["client_id"] not in polaris.clients
+    assert not accepts(polaris, before["client_id"], before["client_secret"])
     with pytest.raises(SealingError):
         unseal(old_private, after["sealed_credentials"])
 
@@ -201,15 +231,16 @@ def test_state_holding_a_plain_client_secret_is_updated_to_drop_it(polaris, base
     assert updated["sealed_credentials"] == created.outs["sealed_credentials"]
 
 
-def test_creating_an_existing_principal_rotates_to_learn_its_credentials(polaris, base):
+def test_creating_an_existing_principal_resets_it_to_learn_its_credentials(polaris, base):
     public, private = generate_keypair()
     provider = PrincipalProvider()
     props = {**base, "name": "sales-pipeline", "principal_roles": [], "rotation": 0, "public_key": public}
-    provider.create(props)
+    first = unseal(private, provider.create(props).outs["sealed_credentials"])
     again = provider.create(props).outs
     opened = unseal(private, again["sealed_credentials"])
-    assert polaris.clients[opened["client_id"]] == opened["client_secret"]
-    assert "POST /api/management/v1/principals/sales-pipeline/rotate" in polaris.calls
+    assert accepts(polaris, opened["client_id"], opened["client_secret"])
+    assert not accepts(polaris, first["client_id"], first["client_secret"])
+    assert "POST /api/management/v1/principals/sales-pipeline/reset" in polaris.calls
 
 
 def test_a_principal_without_a_public_key_keeps_no_credentials_until_it_has_one(polaris, base):
@@ -221,7 +252,7 @@ def test_a_principal_without_a_public_key_keeps_no_credentials_until_it_has_one(
     public, private = generate_keypair()
     keyed = provider.update(created.id, created.outs, {**props, "public_key": public}).outs
     opened = unseal(private, keyed["sealed_credentials"])
-    assert polaris.clients[opened["client_id"]] == opened["client_secret"]
+    assert accepts(polaris, opened["client_id"], opened["client_secret"])
 
 
 def test_dynamic_providers_pickle_without_any_credential(base):

@@ -10,6 +10,7 @@ import pytest
 from floe_infra import live_credentials
 from floe_infra.polaris.client import PolarisError
 from floe_infra.polaris.resources import CatalogProvider, NamespaceProvider, RootCredentialProvider
+from tests.polaris.conftest import accepts
 from tests.polaris.test_resources import catalog_props, namespace_props
 
 OLD, NEW = "root:root-secret-for-tests", "root:rotated-root-secret-0123456789"
@@ -44,6 +45,9 @@ def test_a_new_root_credential_is_set_in_polaris_with_the_old_one(polaris, conne
     assert provider.diff(created.id, created.outs, root(connection, NEW)).changes is True
     provider.update(created.id, created.outs, root(connection, NEW))
     assert polaris.clients["root"] == NEW.partition(":")[2]
+    # A reset, so the old secret stops working at once (a Polaris rotation would keep it as the secondary).
+    assert not accepts(polaris, "root", OLD.partition(":")[2])
+    assert accepts(polaris, "root", NEW.partition(":")[2])
 
 
 def test_a_realm_that_has_the_new_credential_already_is_left_alone(polaris, connection):

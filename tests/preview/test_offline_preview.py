@@ -225,6 +225,16 @@ def test_risky_changes_are_flagged():
     assert "**⚠ 6 risky changes: review before merging**" in markdown(compare(base, head))
 
 
+def test_a_namespace_moved_is_risky_but_not_the_trailing_slash_polaris_adds():
+    namespace = "pulumi-python:dynamic/polaris:Namespace"
+    base = _document(_resource(namespace, "a", {"properties": {"location": "s3://floe-bronze/bronze"}}),
+                     _resource(namespace, "b", {"properties": {"location": "s3://floe-bronze/silver/"}}))
+    head = _document(_resource(namespace, "a", {"properties": {"location": "s3://floe-bronze/bronze/"}}),
+                     _resource(namespace, "b", {"properties": {"location": "s3://floe-gold/silver/"}}))
+    assert [(r.resource, r.message.split(" (")[0]) for r in compare(base, head).risks] == [
+        ("b", "moves the namespace's location")]
+
+
 def test_each_failing_guardrail_is_listed_once_with_its_resource_and_fails_the_diff(tmp_path: Path, capsys):
     release = _resource(RELEASE, "jaeger", {"name": "floe-jaeger"})
     violation = {"rule": "no-latest-images", "enforcement": "mandatory", "urn": release["urn"],
