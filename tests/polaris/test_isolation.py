@@ -9,17 +9,21 @@ its pipeline does, with pyiceberg and the credentials only its private key opens
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pytest
+import requests
 from pyiceberg.catalog.rest import RestCatalog
 from pyiceberg.exceptions import ForbiddenError
 from pyiceberg.schema import Schema
 from pyiceberg.types import LongType, NestedField
 
 from floe_infra.config.loader import load_platform
+from floe_infra.polaris.client import PolarisClient, PolarisConnection
 from floe_infra.polaris.grants import plan_governance
 from floe_infra.polaris.sealing import generate_keypair, unseal
 from tests.e2e.catalog import IcebergRestPolaris
@@ -54,6 +58,23 @@ SCHEMA = Schema(NestedField(1, "id", LongType(), required=True))
 WAREHOUSES = (f"isolation{n}" for n in itertools.count(1))
 
 
+class Root:
+    """The platform's root principal, creating a table as a platform job would: without asking for storage
+    credentials (its catalog_admin role holds no TABLE_WRITE_DATA to vend them), as pyiceberg always asks."""
+
+    def __init__(self, url: str, warehouse: str) -> None:
+        self.url, self.warehouse = url, warehouse
+        self.token = PolarisClient(PolarisConnection(url=url, client_id="root",
+                                                     client_secret="root-secret-for-tests")).token()
+
+    def create_table(self, identifier: tuple[str, ...], schema: Schema) -> None:
+        *namespace, name = identifier
+        answer = requests.post(f"{self.url}/api/catalog/v1/{self.warehouse}/namespaces/{'%1F'.join(namespace)}/tables",
+                               json={"name": name, "schema": json.loads(schema.model_dump_json())}, timeout=30,
+                               headers={"Authorization": f"Bearer {self.token}"})
+        assert answer.status_code == 200, answer.text
+
+
 @pytest.fixture(scope="module")
 def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IcebergRestServer]:
     with iceberg_rest_server(tmp_path_factory.mktemp("iceberg-rest")) as server:
@@ -61,7 +82,7 @@ def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IcebergRestSer
 
 
 @pytest.fixture
-def tenants(backend: IcebergRestServer, tmp_path: Path) -> Iterator[dict[str, RestCatalog]]:
+def tenants(backend: IcebergRestServer, tmp_path: Path) -> Iterator[dict[str, Any]]:
     """Each tenant's catalog client, as its pipeline opens it; and `root`, the platform's."""
     warehouse = next(WAREHOUSES)
     keys = {name: generate_keypair() for name in ("sales", "finance")}
@@ -73,10 +94,7 @@ def tenants(backend: IcebergRestServer, tmp_path: Path) -> Iterator[dict[str, Re
     url = fake.start()
     try:
         principals = apply_governance(url, plan, public_keys={name: public for name, (public, _) in keys.items()})
-        # Root asks for no storage credentials: its catalog_admin role holds no TABLE_WRITE_DATA to vend them.
-        clients = {"root": RestCatalog("root", uri=f"{url}/api/catalog", warehouse=warehouse,
-                                       credential="root:root-secret-for-tests", scope="PRINCIPAL_ROLE:ALL",
-                                       **{"header.X-Iceberg-Access-Delegation": ""})}
+        clients: dict[str, Any] = {"root": Root(url, warehouse)}
         for tenant in plan.tenants:
             name = tenant.tenant.name
             opened = unseal(keys[name][1], str(principals[name]["sealed_credentials"]))
