@@ -88,9 +88,9 @@ def govern(url: str, catalog: str) -> Tenant:
     plan = plan_governance(load_platform(DEMO_PLATFORM).config)
     (planned,) = plan.catalogs
     root = {"connection": {"url": url, "realm": "POLARIS", "scope": "PRINCIPAL_ROLE:ALL"}, "credential": ROOT}
-    CatalogProvider().create({**root, "name": catalog, "allow_delete_with_tables": False,
-                              "storage": {**STORAGE, "allowedLocations": list(plan.catalogs[planned].allowed_locations)},
-                              "properties": plan.catalogs[planned].properties})
+    spec = plan.catalogs[planned]
+    CatalogProvider().create({**root, "name": catalog, "allow_delete_with_tables": False, "properties": spec.properties,
+                              "storage": {**STORAGE, "allowedLocations": list(spec.allowed_locations)}})
     for ns in plan.namespaces:
         NamespaceProvider().create({**root, "catalog": catalog, "namespace": list(ns.levels),
                                     "properties": ns.properties, "allow_delete_with_tables": False})

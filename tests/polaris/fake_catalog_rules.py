@@ -108,14 +108,17 @@ class CatalogRules:
 
     # --- authorization: runtime/service/.../catalog/common/CatalogHandler.java, PolarisAuthorizerImpl.java -------
 
-    def activated_catalog_roles(self, principal: str, scope: str, catalog: str) -> set[str]:
-        """Catalog roles of `catalog` the caller's token activates (`DefaultAuthenticator.resolvePrincipalRoles`:
-        `PRINCIPAL_ROLE:ALL` activates every principal role the principal holds, else those the scope names)."""
-        held = self.principals[principal]["roles"]
+    def activated_principal_roles(self, principal: str, scope: str) -> set[str]:
+        """The principal roles a token activates (`DefaultAuthenticator.resolvePrincipalRoles`: `PRINCIPAL_ROLE:ALL`
+        activates every principal role the principal holds, else those the scope names)."""
+        held: set[str] = self.principals[principal]["roles"]
         requested = set(scope.split())
-        active = held if "PRINCIPAL_ROLE:ALL" in requested else {
-            r for r in held if f"PRINCIPAL_ROLE:{r}" in requested}
-        return {role for pr in active for role in self.principal_roles.get(pr, {}).get(catalog, set())}
+        return held if "PRINCIPAL_ROLE:ALL" in requested else {r for r in held if f"PRINCIPAL_ROLE:{r}" in requested}
+
+    def activated_catalog_roles(self, principal: str, scope: str, catalog: str) -> set[str]:
+        """The catalog roles of `catalog` held by the principal roles a token activates."""
+        return {role for pr in self.activated_principal_roles(principal, scope)
+                for role in self.principal_roles.get(pr, {}).get(catalog, set())}
 
     def has_privilege(self, roles: set[str], catalog: str, securable: Securable, privilege: str) -> bool:
         """`hasTransitivePrivilege`: a grant of a privilege that confers `privilege`, held by an activated role,
@@ -143,8 +146,10 @@ class CatalogRules:
 
         refused = [op for op in call.operations if not allowed(op)]
         if refused and not (call.fallback is not None and allowed(call.fallback)):
-            raise error(403, f"Principal '{principal}' with activated PrincipalRoles '{sorted(roles)}' is not "
-                             f"authorized for op {refused[0]}", "ForbiddenException")
+            active = sorted(self.activated_principal_roles(principal, scope))
+            raise error(403, f"Principal '{principal}' with activated PrincipalRoles '{active}' and activated grants "
+                             f"via '{sorted({*active, *roles})}' is not authorized for op {refused[0]}",
+                        "ForbiddenException")
 
     def authorize_catalog_call(self, principal: str, scope: str, method: str, catalog: str, rest: str,
                                query: str, headers: Mapping[str, str], raw: bytes) -> None:
