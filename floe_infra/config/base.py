@@ -15,6 +15,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 
+from floe_infra.config.expansion import REFERENCE_PATTERN
+
 PROFILE_NAME_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9_-]*$")
 RFC1123_LABEL_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 RFC1123_SUBDOMAIN_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -34,11 +36,6 @@ HTTP_URL_MAX = 2048
 # It starts with a letter: its default Iceberg namespace (the name with '_' for '-') must be an identifier.
 PIPELINE_NAME_MAX = 48
 PIPELINE_NAME_RE = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
-# Environment variables platform.yaml may expand (`${FLOE_...}`): CI jobs hold others (passphrases, cloud
-# keys) that must never reach a configuration value, a preview or a PR comment. floe.yaml expands none.
-ENV_PREFIXES = ("FLOE_",)
-# What an allowed `${VAR}` / `${VAR:-default}` looks like before expansion: editors see the file unexpanded.
-ENV_REFERENCE_PATTERN = r"\$\{FLOE_[A-Za-z0-9_]*(?::-[^}]*)?\}"
 
 
 class FloeModel(BaseModel):
@@ -200,7 +197,7 @@ def _schema_pattern(regex: re.Pattern[str] | str, **extra: int) -> WithJsonSchem
     itself runs the check_* function for a precise message."""
     pattern = regex.pattern if isinstance(regex, re.Pattern) else regex
     return WithJsonSchema({"anyOf": [{"type": "string", "pattern": pattern, **extra},
-                                     {"type": "string", "pattern": ENV_REFERENCE_PATTERN}]})
+                                     {"type": "string", "pattern": REFERENCE_PATTERN}]})
 
 
 ProfileName = Annotated[str, AfterValidator(check_profile_name),

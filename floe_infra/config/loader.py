@@ -1,13 +1,15 @@
 """Load platform.yaml and floe.yaml into validated models, reporting every problem with its place.
 
-The pipeline is: read bytes -> parse (limits, duplicate keys, `${FLOE_*}` expansion in platform.yaml
-only) -> credential scan -> pydantic validation -> cross-field checks -> cross-file checks. Each
+The pipeline is: read bytes -> parse (limits, duplicate keys, `${FLOE_*}` expansion of endpoints and names
+in platform.yaml only) -> credential scan -> pydantic validation -> cross-field checks -> cross-file checks. Each
 stage collects all of its problems; a `ConfigError` carries them all, sorted by file and position.
-Messages never repeat a value written in a credential field, nor a value that looks like a secret.
+Messages never repeat a value written in a credential field, nor a value that looks like a secret, nor
+a value expanded from the environment (they name the variable instead).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import os
 import typing
@@ -18,12 +20,11 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from floe_infra.config import checks, credential_scan
-from floe_infra.config.base import ENV_PREFIXES
+from floe_infra.config import checks, credential_scan, expansion
 from floe_infra.config.pipeline import PipelineConfig
 from floe_infra.config.platform import PlatformConfig
 from floe_infra.config.schema import unwrap_annotation
-from floe_infra.config.yaml_source import Path_, SourceDocument, format_path, parse_yaml
+from floe_infra.config.yaml_source import ExpansionRule, Path_, SourceDocument, format_path, parse_yaml, refuse_all
 from floe_infra.errors import ConfigError, Problem
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -46,8 +47,8 @@ class Loaded(Generic[ModelT]):
 
 
 def read_document(file: Path, env: Mapping[str, str] | None = None,
-                  prefixes: tuple[str, ...] = ()) -> tuple[SourceDocument | None, list[Problem]]:
-    """Read and parse one YAML file, expanding `${VAR}` from `env` for the `prefixes` only (None: nothing);
+                  rule: ExpansionRule = refuse_all) -> tuple[SourceDocument | None, list[Problem]]:
+    """Read and parse one YAML file, expanding `${VAR}` from `env` (None: nothing) where `rule` allows it;
     never raises for bad content."""
     try:
         raw = file.read_bytes()
@@ -57,7 +58,7 @@ def read_document(file: Path, env: Mapping[str, str] | None = None,
         return None, [Problem(file, 0, 0, "", "is a directory, not a YAML file")]
     except OSError as exc:
         return None, [Problem(file, 0, 0, "", f"cannot read: {exc.strerror}")]
-    return parse_yaml(file, raw, env, prefixes)
+    return parse_yaml(file, raw, env, rule)
 
 
 def _load(
@@ -84,14 +85,26 @@ def _load(
 
 
 def load_platform(file: Path, env: Mapping[str, str] | None = None) -> Loaded[PlatformConfig]:
-    """Load and validate a platform.yaml, expanding `${FLOE_*}` from `env` (default: this process's environment).
+    """Load and validate a platform.yaml, expanding the `${FLOE_*}` variables of endpoints and names from `env`
+    (default: this process's environment).
 
     Raises:
-        ConfigError: With every problem found in the file.
+        ConfigError: With every problem found in the file; none repeats an expanded value.
     """
-    doc, problems = read_document(Path(file), os.environ if env is None else env, ENV_PREFIXES)
-    return _load(doc, problems, PlatformConfig, credential_scan.scan_platform, checks.PLATFORM_CHECKS,
-                 checks.PLATFORM_ADVICE)
+    doc, problems = read_document(Path(file), os.environ if env is None else env, expansion.refusal)
+    try:
+        loaded = _load(doc, problems, PlatformConfig, credential_scan.scan_platform, checks.PLATFORM_CHECKS,
+                       checks.PLATFORM_ADVICE)
+    except ConfigError as exc:
+        raise ConfigError(_concealed(doc, exc.problems)) from None
+    return dataclasses.replace(loaded, warnings=tuple(_concealed(doc, loaded.warnings)))
+
+
+def _concealed(doc: SourceDocument | None, problems: Iterable[Problem]) -> list[Problem]:
+    """`problems` with every value expanded into `doc` named by its variable instead (see `SourceDocument.conceal`)."""
+    if doc is None or not doc.expansions:
+        return list(problems)
+    return [dataclasses.replace(p, message=doc.conceal(p.message, p.path)) for p in problems]
 
 
 def load_pipeline(file: Path) -> Loaded[PipelineConfig]:
@@ -126,9 +139,11 @@ def load_configuration(
         except ConfigError as exc:
             problems += exc.problems
     if platform is not None:
+        view = checks.platform_view(platform.config)
         for loaded in pipelines:
-            problems += [loaded.document.problem(path, message) for path, message in
-                         checks.check_pipeline_against(loaded.config, checks.platform_view(platform.config))]
+            # Against the platform's values, so the platform's expansions stay concealed here too.
+            problems += _concealed(platform.document, [loaded.document.problem(path, message) for path, message
+                                                       in checks.check_pipeline_against(loaded.config, view)])
     if problems or platform is None:
         raise ConfigError(problems)
     return platform, pipelines

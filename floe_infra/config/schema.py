@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from floe_infra.config.base import ENV_REFERENCE_PATTERN
+from floe_infra.config.expansion import REFERENCE_PATTERN
 from floe_infra.config.pipeline import PipelineConfig
 from floe_infra.config.platform import PlatformConfig
 
@@ -38,8 +38,8 @@ def _without_env_references(node: Any) -> Any:
     if not isinstance(node, dict):
         return node
     alternatives = node.get("anyOf")
-    if isinstance(alternatives, list) and {"type": "string", "pattern": ENV_REFERENCE_PATTERN} in alternatives:
-        rest = [alt for alt in alternatives if alt != {"type": "string", "pattern": ENV_REFERENCE_PATTERN}]
+    if isinstance(alternatives, list) and {"type": "string", "pattern": REFERENCE_PATTERN} in alternatives:
+        rest = [alt for alt in alternatives if alt != {"type": "string", "pattern": REFERENCE_PATTERN}]
         node = {**{k: v for k, v in node.items() if k != "anyOf"}, **(rest[0] if len(rest) == 1 else {"anyOf": rest})}
     return {key: _without_env_references(value) for key, value in node.items()}
 

@@ -6,8 +6,10 @@ explicit walk that enforces the limits hostile input needs: file size, nesting d
 expansion budget, duplicate keys, and string keys only. Positions are kept per path so that
 validation errors can point at `FILE:LINE:COLUMN`.
 
-`${VAR}` expansion is opt-in per file and per variable: the caller names the variable prefixes a
-file may expand (platform.yaml: `FLOE_*`); without them (floe.yaml) text is left exactly as written.
+`${VAR}` expansion is opt-in per file and per variable: the caller gives the environment and the rule
+saying which variables may expand (platform.yaml: endpoints and names, see expansion.py); without an
+environment (floe.yaml) text is left exactly as written. The document remembers what each expansion
+produced, so that errors can say `${VAR}` instead of repeating the value.
 """
 
 from __future__ import annotations
@@ -43,6 +45,17 @@ _SCALAR_BUILDERS: dict[str, Callable[[ScalarNode], Any]] = {
 _ENV_PATTERN = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-(.*?))?\}")
 
 Path_ = tuple[str | int, ...]
+# Variable name -> why it may not expand, or None when it may.
+ExpansionRule = Callable[[str], str | None]
+# How messages shorten a long value they quote (`'<first N characters>…'`): concealed too.
+_QUOTED_PREFIXES = (60, 63, 128)
+# Shorter values are concealed where a message quotes them, not inside other words.
+_BARE_MIN = 4
+
+
+def refuse_all(name: str) -> str:
+    """The rule of a file that expands nothing from the environment."""
+    return f"${{{name}}} is not expanded: this file expands no environment variable"
 
 
 @dataclass(frozen=True)
@@ -61,6 +74,9 @@ class SourceDocument:
     data: Any
     values: dict[Path_, Position] = field(default_factory=dict)
     keys: dict[Path_, Position] = field(default_factory=dict)
+    # Per field path (`storage.default.bucket`): what expansion produced -> the text as written there
+    # (`${FLOE_DATA_BUCKET}`, `acme-${FLOE_ENVIRONMENT}`).
+    expansions: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def position(self, path: Path_, *, prefer_key: bool = False) -> Position:
         """Position of the deepest known prefix of `path` (the key itself when `prefer_key`)."""
@@ -77,6 +93,23 @@ class SourceDocument:
         """A `Problem` located at `path` in this document."""
         pos = self.position(path, prefer_key=prefer_key)
         return Problem(self.file, pos.line, pos.column, format_path(path), message)
+
+    def conceal(self, message: str, at: str = "") -> str:
+        """`message` without any value an environment variable put into this document: each is named by the
+        text written in the file (`the value of ${FLOE_DATA_BUCKET}`), so no error repeats an expanded value.
+        The expansions of the field `at` (a formatted path) name their values first."""
+        own = self.expansions.get(at, {})
+        others = {value: written for path, found in self.expansions.items() if path != at
+                  for value, written in found.items()}
+        for value, written in [*sorted(own.items(), key=lambda item: -len(item[0])),
+                               *sorted(others.items(), key=lambda item: -len(item[0]))]:
+            forms = [value] + [value[:n] for n in _QUOTED_PREFIXES if len(value) > n]
+            for form in forms:
+                message = message.replace(f"'{form}…'", f"the value of {written}")
+                message = message.replace(f"'{form}'", f"the value of {written}")
+                if len(form) >= _BARE_MIN:
+                    message = message.replace(form, written)
+        return message
 
 
 def format_path(path: Path_) -> str:
@@ -95,11 +128,11 @@ class _StopWalkError(Exception):
 
 
 class _Converter:
-    def __init__(self, doc: SourceDocument, env: Mapping[str, str] | None, prefixes: tuple[str, ...],
+    def __init__(self, doc: SourceDocument, env: Mapping[str, str] | None, rule: ExpansionRule,
                  budget: int) -> None:
         self.doc = doc
         self.env = env
-        self.prefixes = prefixes
+        self.rule = rule
         self.budget = budget
         self.seen: set[int] = set()
         self.problems: list[Problem] = []
@@ -180,18 +213,21 @@ class _Converter:
         return value
 
     def expand(self, node: ScalarNode, path: Path_, text: str, env: Mapping[str, str]) -> str:
+        from_env: list[str] = []
+        found = self.doc.expansions.setdefault(format_path(path), {})
+
         def substitute(match: re.Match[str]) -> str:
             if match.group(0) == "$$":
                 return "$"
             name, default = match.group(1), match.group(2)
-            if not name.startswith(self.prefixes):
-                allowed = ", ".join(f"{p}*" for p in self.prefixes)
-                self.fail(node, path, f"${{{name}}} is not expanded: only {allowed} environment variables are, so "
-                          "that no other variable of the machine or CI job (a passphrase, a cloud key) can reach a "
-                          f"value, a preview or a PR comment; use a {self.prefixes[0]}... variable, or write $${{...}} "
-                          "for a literal '${'")
+            if (refused := self.rule(name)) is not None:
+                # Refused by its name alone: the environment is not even read.
+                self.fail(node, path, refused)
                 return match.group(0)
             if name in env:
+                from_env.append(env[name])
+                if env[name]:
+                    found[env[name]] = match.group(0)
                 return env[name]
             if default is not None:
                 return default
@@ -199,7 +235,12 @@ class _Converter:
                       f"with ${{{name}:-value}}")
             return match.group(0)
 
-        return _ENV_PATTERN.sub(substitute, text)
+        expanded = _ENV_PATTERN.sub(substitute, text)
+        if any(from_env) and expanded not in from_env:
+            found[expanded] = text
+        if not found:
+            del self.doc.expansions[format_path(path)]
+        return expanded
 
 
 # What to do about libyaml's most frequent complaints, matched on its message.
@@ -233,14 +274,14 @@ def _decode(file: Path, raw: bytes) -> str | Problem:
 
 
 def parse_yaml(file: Path, raw: bytes, env: Mapping[str, str] | None = None,
-               prefixes: tuple[str, ...] = ()) -> tuple[SourceDocument | None, list[Problem]]:
+               rule: ExpansionRule = refuse_all) -> tuple[SourceDocument | None, list[Problem]]:
     """Parse one YAML document into a `SourceDocument`.
 
     Args:
         file: Path used in error messages.
         raw: The file's bytes.
         env: Environment for `${VAR}` and `${VAR:-default}` expansion; None expands nothing (and keeps `$$`).
-        prefixes: The only variable name prefixes `env` may expand; any other `${VAR}` is a problem.
+        rule: Which variables `env` may expand; a `${VAR}` it refuses is a problem, whether or not it is set.
 
     Returns:
         The document (None when it could not be parsed at all) and the problems found.
@@ -271,7 +312,7 @@ def parse_yaml(file: Path, raw: bytes, env: Mapping[str, str] | None = None,
     doc = SourceDocument(file=file, data=None)
     if root is None:
         return None, [Problem(file, 1, 1, "", "file is empty; it must hold a mapping")]
-    converter = _Converter(doc, env, prefixes, budget=max(MIN_ALIAS_BUDGET, len(raw) // 8))
+    converter = _Converter(doc, env, rule, budget=max(MIN_ALIAS_BUDGET, len(raw) // 8))
     try:
         doc.data = converter.convert(root, (), 0)
     except _StopWalkError:

@@ -62,8 +62,10 @@ def test_schema_accepts_environment_references_where_the_loader_expands_them():
 
 def test_schema_refuses_environment_references_the_loader_refuses():
     # Only FLOE_* expands in platform.yaml, and nothing in floe.yaml.
-    assert [e.json_path for e in _errors("platform.schema.json", {"storage": {"default": {
-        "bucket": "${AWS_SECRET_ACCESS_KEY}"}}})] == ["$.storage.default.bucket"]
+    for refused in ("${AWS_SECRET_ACCESS_KEY}", "${FLOE_CATALOG_CREDENTIAL}", "${FLOE_TENANT_KEY}",
+                    "${FLOE_TOKEN_BUCKET}", "${FLOE_NOTE}"):
+        assert [e.json_path for e in _errors("platform.schema.json", {"storage": {"default": {
+            "bucket": refused}}})] == ["$.storage.default.bucket"], refused
     assert [e.json_path for e in _errors("floe.schema.json", {"name": "${FLOE_NAME}", "version": "1.0.0"})] == [
         "$.name"]
 

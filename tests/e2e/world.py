@@ -99,9 +99,11 @@ def e2e_world(workdir: Path) -> Iterator[World]:
     """Start everything, configure the platform and pipeline stacks (nothing deployed yet); stop it all after."""
     bin_dir = toolchain_bin_dir()
     public_key, private_key = generate_keypair()
-    # The inputs the scenario changes live in the workdir: the platform file and a copy of the pipeline.
+    # The inputs the scenario changes live in the workdir: the platform file and a copy of the pipeline. A public
+    # key is no endpoint or name, so platform.yaml does not expand it from the environment: it is written in.
     platform_file = workdir / "platform.yaml"
-    shutil.copyfile(REPO / "tests" / "e2e" / "platform.yaml", platform_file)
+    platform_file.write_text((REPO / "tests" / "e2e" / "platform.yaml").read_text()
+                             .replace("${TENANT_PUBLIC_KEY}", public_key))
     pipeline_dir = workdir / "pipeline"
     shutil.copytree(DEMO / "data_engineering", pipeline_dir,
                     ignore=shutil.ignore_patterns(".floe", "__pycache__", "target", "*.duckdb"))
@@ -116,13 +118,12 @@ def e2e_world(workdir: Path) -> Iterator[World]:
         project = yaml.safe_load((project_dir / "Pulumi.yaml").read_text())
         project["runtime"]["options"]["virtualenv"] = str(Path(sys.prefix))
         (project_dir / "Pulumi.yaml").write_text(yaml.safe_dump(project))
-    saved_env = {k: os.environ.get(k) for k in ("FLOE_E2E_POLARIS_URL", "FLOE_E2E_TENANT_PUBLIC_KEY")}
+    saved_env = {k: os.environ.get(k) for k in ("FLOE_E2E_POLARIS_URL",)}
     try:
         with iceberg_rest_server(workdir / "iceberg") as iceberg, control_plane(bin_dir, workdir / "cluster") as plane:
             # Polaris: the spec-validated fake's management API, tables in Apache Iceberg's REST catalog.
             polaris = ClusterBootstrappedPolaris(iceberg, cluster=Cluster(plane.kubeconfig))
             os.environ["FLOE_E2E_POLARIS_URL"] = polaris.start()
-            os.environ["FLOE_E2E_TENANT_PUBLIC_KEY"] = public_key
             pulumi = Pulumi(bin_dir, workdir)
             platform = Stack(pulumi, platform_dir, STACK, workdir / "Pulumi.platform-e2e.yaml")
             platform.init({
