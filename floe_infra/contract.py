@@ -90,7 +90,7 @@ class TenantContract(_ContractModel):
     reads: list[str] = Field(description="Layers it reads.")
     writes: list[str] = Field(description="Layers it writes.")
     kubernetes_service_account: str = Field(
-        description="ServiceAccount its code location and run pods run as (RBAC: its own Secrets and ConfigMaps).")
+        description="ServiceAccount its code location and run pods run as (RBAC: get on its own ConfigMaps).")
     credentials_secret: str = Field(
         description="Secret its pipeline stack writes with its catalog client id and secret (opened from "
                     "sealed_credentials).")

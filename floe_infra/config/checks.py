@@ -10,6 +10,7 @@ from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 
 from floe_infra.config.catalog import CatalogType
+from floe_infra.config.egress import check_tenant_egress
 from floe_infra.config.layout import check_catalog_layout
 from floe_infra.config.pipeline import PipelineConfig
 from floe_infra.config.platform import PlatformConfig
@@ -255,7 +256,7 @@ def check_tenant_storage(platform: PlatformConfig) -> Iterator[Finding]:
 
 
 PLATFORM_CHECKS = (check_layer_references, check_layers_apart, check_catalog_layout, check_compute_logs,
-                   check_services, check_tenants, check_tenant_storage)
+                   check_services, check_tenants, check_tenant_storage, check_tenant_egress)
 
 
 def advise_least_privilege(platform: PlatformConfig) -> Iterator[Finding]:

@@ -29,6 +29,7 @@ from floe_infra.config.base import (
     SecretName,
 )
 from floe_infra.config.infrastructure import Quantity
+from floe_infra.config.network import TenantNetworkConfig
 
 
 class Environment(StrEnum):
@@ -286,6 +287,11 @@ class DeploymentConfig(FloeModel):
     workload_identity: WorkloadIdentityConfig = Field(
         default_factory=WorkloadIdentityConfig,
         description="Cloud identities of the tenants' pods (AWS: one IRSA role per tenant).",
+    )
+    tenant_network: TenantNetworkConfig = Field(
+        default_factory=TenantNetworkConfig,
+        description="Where tenant pods may connect beyond the platform's own services: the cluster's DNS, and each "
+                    "external endpoint they use (docs/security.md).",
     )
     allow_table_deletion: bool = Field(
         default=False,

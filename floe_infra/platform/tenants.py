@@ -3,13 +3,19 @@
 For every tenant platform.yaml hosts, the platform stack (never the tenant's own stack, so a tenant
 cannot widen them) creates in the platform namespace:
 - a ServiceAccount `<tenant>-pipeline`, which its code location and run pods run as;
-- a Role and RoleBinding letting that account `get` only the tenant's own Secrets and ConfigMaps;
+- a Role and RoleBinding letting that account `get` only the tenant's own ConfigMaps. No Secret: its
+  pods receive their Secrets through the kubelet (`envFrom`), and neither the Dagster chart's code
+  server nor dagster-k8s' run workers read a Secret or ConfigMap through the API (docs/security.md);
 - a NetworkPolicy: its pods accept connections only from Dagster (to the code server) and reach only
-  DNS and the platform services a pipeline uses (Polaris, MinIO, Dagster's PostgreSQL, Jaeger's OTLP
-  ports, Marquez' API), or the external endpoints platform.yaml names for them;
+  the cluster's DNS pods and the platform services a pipeline uses (Polaris, MinIO, Dagster's
+  PostgreSQL, Jaeger's OTLP ports, Marquez' API), or, for the external endpoints platform.yaml names
+  for them, the destination `floe_infra/config/egress.py` gives each (never any address unless
+  platform.yaml opts in);
 - its storage identity: a MinIO user with a policy on the tenant's prefixes (see `ObjectStorage`), or
   on AWS an IAM role of its own (IRSA, trusted for its ServiceAccount only) with the same prefixes.
-What Kubernetes and Dagster OSS cannot isolate is in docs/security.md.
+And once for all tenants, a NetworkPolicy denying every connection to and from any pod labelled as a
+pipeline's (`floe.dev/pipeline`), so a pod whose tenant has no policy (removed, or a name no tenant
+has) reaches nothing. What Kubernetes and Dagster OSS cannot isolate is in docs/security.md.
 """
 
 from __future__ import annotations
@@ -17,11 +23,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 import pulumi
 import pulumi_kubernetes as k8s
 
+from floe_infra.config.egress import OPEN_CIDRS, egress_destination, tenant_external_endpoints
 from floe_infra.config.platform import PlatformConfig
 from floe_infra.config.tenancy import (
     StorageGrant,
@@ -56,7 +62,9 @@ POLARIS_PORT = 8181
 POSTGRES_PORT = 5432
 OTLP_PORTS = (4317, 4318)
 MARQUEZ_API_PORT = 5000
-HTTPS_PORT = 443
+DNS_PORT = 53
+# Set by Kubernetes on every namespace (1.21+): selects a namespace by its name.
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 
 
 def s3_statements(grants: list[StorageGrant], partition: str = "aws") -> list[dict[str, Any]]:
@@ -130,49 +138,61 @@ def irsa_policy(platform: PlatformConfig, tenant: Tenant) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": statements}
 
 
-def _port(url: str, default: int) -> int:
-    parts = urlsplit(url)
-    return parts.port or (443 if parts.scheme == "https" else default)
+def _tcp(ports: tuple[int, ...] | list[int]) -> list[dict[str, Any]]:
+    return [{"protocol": "TCP", "port": port} for port in sorted(set(ports))]
+
+
+def _in_namespace(namespace: str, labels: dict[str, str]) -> dict[str, Any]:
+    """A peer: pods with these labels in another namespace (both selectors in one peer: both must match)."""
+    return {"namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: namespace}},
+            "podSelector": {"matchLabels": dict(labels)}}
+
+
+def dns_rule(platform: PlatformConfig) -> dict[str, Any]:
+    """DNS queries, to the cluster's DNS pods (and the extra DNS addresses platform.yaml lists) only."""
+    dns = platform.deployment.tenant_network.dns
+    return {"to": [_in_namespace(dns.namespace, dns.pod_labels), *({"ipBlock": {"cidr": c}} for c in dns.cidrs)],
+            "ports": [{"protocol": protocol, "port": DNS_PORT} for protocol in ("UDP", "TCP")]}
+
+
+def external_rules(platform: PlatformConfig, tenant: Tenant) -> list[dict[str, Any]]:
+    """One egress rule per external endpoint the tenant uses, to the destination platform.yaml gives it."""
+    rules: list[dict[str, Any]] = []
+    for endpoint in tenant_external_endpoints(platform, tenant):
+        destination = egress_destination(platform, endpoint)
+        assert destination is not None, "check_tenant_egress refuses an external endpoint without a destination"
+        if destination.open:
+            peers = [{"ipBlock": {"cidr": cidr}} for cidr in OPEN_CIDRS]
+        elif destination.service is not None:
+            peers = [_in_namespace(destination.service.namespace, destination.service.pod_labels)]
+        else:
+            peers = [{"ipBlock": {"cidr": cidr}} for cidr in destination.cidrs or ()]
+        rule = {"to": peers, "ports": _tcp(destination.ports or endpoint.ports)}
+        if rule not in rules:
+            rules.append(rule)
+    return rules
 
 
 def network_policy_spec(platform: PlatformConfig, topology: Topology, tenant: Tenant) -> dict[str, Any]:
-    """The tenant pods' NetworkPolicy: in from Dagster to the code server only; out to DNS and the services a
-    pipeline uses, in-cluster by pod labels, external ones by port."""
+    """The tenant pods' NetworkPolicy: in from Dagster to the code server only; out to the cluster's DNS, the
+    platform services a pipeline uses (by pod labels) and the external endpoints it uses (by destination)."""
     svc = platform.deployment.services
     internal: list[tuple[dict[str, str], tuple[int, ...]]] = []
-    external: set[int] = set()
     if svc.catalog.deploy:
         internal.append((component_selector(platform, "catalog"), (POLARIS_PORT,)))
-    elif (uri := topology.endpoint("catalog", "rest")):
-        external.add(_port(uri, 80))
-    profiles = tenant_storage_profiles(platform, tenant)
-    if any(storage_identity(platform, p) == "minio" for p in profiles):
+    if any(storage_identity(platform, p) == "minio" for p in tenant_storage_profiles(platform, tenant)):
         internal.append((component_selector(platform, "object-storage"), (MINIO_PORT,)))
-    if any(storage_identity(platform, p) == "irsa" for p in profiles):
-        external.add(HTTPS_PORT)  # AWS S3 and STS
-    if svc.orchestration.deploy:
+    if svc.orchestration.deploy and svc.database.deploy:
         # Dagster OSS: code servers and run workers use the instance database (docs/security.md).
-        if svc.database.deploy:
-            internal.append((database_selector(topology), (POSTGRES_PORT,)))
-        else:
-            external.add(svc.database.port)
-    if platform.observability.traces and (otlp := topology.endpoint("tracing", "otlp_grpc")):
-        if svc.tracing.deploy:
-            internal.append((component_selector(platform, "tracing"), OTLP_PORTS))
-        else:
-            external.add(_port(otlp, 4317))
-    if platform.observability.lineage and (lineage := topology.endpoint("lineage", "openlineage")):
-        if svc.lineage.deploy:
-            internal.append((marquez_selector(topology, "api"), (MARQUEZ_API_PORT,)))
-        else:
-            external.add(_port(lineage, 80))
-    dns = [{"protocol": protocol, "port": 53} for protocol in ("UDP", "TCP")]
-    egress: list[dict[str, Any]] = [{"ports": dns}]
-    egress += [{"to": [{"podSelector": {"matchLabels": selector}}],
-                "ports": [{"protocol": "TCP", "port": port} for port in ports]} for selector, ports in internal]
-    if external:
-        egress.append({"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}],
-                       "ports": [{"protocol": "TCP", "port": port} for port in sorted(external)]})
+        internal.append((database_selector(topology), (POSTGRES_PORT,)))
+    if platform.observability.traces and svc.tracing.deploy:
+        internal.append((component_selector(platform, "tracing"), OTLP_PORTS))
+    if platform.observability.lineage and svc.lineage.deploy:
+        internal.append((marquez_selector(topology, "api"), (MARQUEZ_API_PORT,)))
+    egress: list[dict[str, Any]] = [dns_rule(platform)]
+    egress += [{"to": [{"podSelector": {"matchLabels": selector}}], "ports": _tcp(ports)}
+               for selector, ports in internal]
+    egress += external_rules(platform, tenant)
     ingress: list[dict[str, Any]] = []
     if svc.orchestration.deploy:
         dagster = {"app.kubernetes.io/name": "dagster", "app.kubernetes.io/instance": dagster_names(platform,
@@ -181,6 +201,18 @@ def network_policy_spec(platform: PlatformConfig, topology: Topology, tenant: Te
                         "ports": [{"protocol": "TCP", "port": tenant.code_server_port}]})
     return {"podSelector": {"matchLabels": {PIPELINE_LABEL: tenant.name}}, "policyTypes": ["Ingress", "Egress"],
             "ingress": ingress, "egress": egress}
+
+
+def default_deny_name(platform: PlatformConfig) -> str:
+    """The NetworkPolicy denying every connection of pipeline pods that no tenant policy allows."""
+    return f"{platform.deployment.name}-pipelines-default-deny"
+
+
+def default_deny_spec() -> dict[str, Any]:
+    """Every pod labelled as a pipeline's, whatever the pipeline: no ingress, no egress (policies add up, so each
+    tenant's own policy still allows what it lists)."""
+    return {"podSelector": {"matchExpressions": [{"key": PIPELINE_LABEL, "operator": "Exists"}]},
+            "policyTypes": ["Ingress", "Egress"]}
 
 
 @dataclass(frozen=True)
@@ -193,8 +225,9 @@ class TenantAccessArgs:
 
 
 class TenantAccess(pulumi.ComponentResource):
-    """Every tenant's ServiceAccount, RBAC, NetworkPolicy and (on AWS) IAM role."""
+    """Every tenant's ServiceAccount, RBAC, NetworkPolicy and (on AWS) IAM role, and the pipelines' default deny."""
 
+    default_deny: k8s.networking.v1.NetworkPolicy
     service_accounts: dict[str, k8s.core.v1.ServiceAccount]
     roles: dict[str, k8s.rbac.v1.Role]
     role_bindings: dict[str, k8s.rbac.v1.RoleBinding]
@@ -208,6 +241,11 @@ class TenantAccess(pulumi.ComponentResource):
         # Annotated here, not on the class: the SDK resolves a resource class's annotations at registration.
         self.iam_roles: dict[str, aws.iam.Role] = {}
         self._aws: aws.Provider | None = None
+        # Also with no tenant: the pods of a tenant removed before its pipeline stack keep their label.
+        self.default_deny = k8s.networking.v1.NetworkPolicy(
+            f"{name}-default-deny",
+            metadata=object_meta(args.platform, default_deny_name(args.platform), "tenant-access", args.namespace),
+            spec=default_deny_spec(), opts=pulumi.ResourceOptions(parent=self))
         for tenant in resolve_tenants(args.platform).values():
             self._create_tenant(tenant)
         self.register_outputs({"service_accounts": sorted(self.service_accounts)})
@@ -229,13 +267,11 @@ class TenantAccess(pulumi.ComponentResource):
             metadata=self._meta(tenant, account, **({"eks.amazonaws.com/role-arn": role_arn} if role_arn else {})),
             # Nothing a pipeline runs needs the API; pods that still mount a token get only the Role below.
             automount_service_account_token=False, opts=child)
-        secrets = [tenant.credentials_secret, *([s] if (s := tenant_storage_secret(platform, tenant)) else [])]
         config_maps = [tenant.runtime_configmap, tenant.env_configmap, tenant.cube_models_configmap]
+        # No Secret: the kubelet hands the pods their Secrets (envFrom); nothing in them reads one through the API.
         self.roles[tenant.name] = k8s.rbac.v1.Role(
             f"{base}-role", metadata=self._meta(tenant, account),
-            rules=[k8s.rbac.v1.PolicyRuleArgs(api_groups=[""], resources=["secrets"], resource_names=secrets,
-                                              verbs=["get"]),
-                   k8s.rbac.v1.PolicyRuleArgs(api_groups=[""], resources=["configmaps"], resource_names=config_maps,
+            rules=[k8s.rbac.v1.PolicyRuleArgs(api_groups=[""], resources=["configmaps"], resource_names=config_maps,
                                               verbs=["get"])],
             opts=child)
         self.role_bindings[tenant.name] = k8s.rbac.v1.RoleBinding(

@@ -18,6 +18,7 @@ from tests.conftest import REPO
 from tests.e2e.conftest import Clock
 from tests.e2e.kube import Cluster, ObjectRef, declared_objects
 from tests.e2e.world import CREDENTIAL_KEY, NAMESPACE, ROOT_SECRET, STACK, World, e2e_world
+from tests.network_policies import DNS_RULE, open_rules
 
 pytestmark = pytest.mark.e2e
 TENANT = "ecommerce-analytics"
@@ -100,9 +101,10 @@ def _allowed(cluster: Cluster, user: str, verb: str, resource: str, name: str | 
 def test_3i_the_tenant_reaches_only_its_own_secrets_and_the_services_it_uses(step: World, clock: Clock):
     cluster = step.cluster
     with clock("3i isolation checks"):
-        own = [("get", "secrets", f"{TENANT}-catalog-credentials"), ("get", "secrets", f"{TENANT}-s3-credentials"),
-               ("get", "configmaps", f"{TENANT}-floe-config"), ("get", "configmaps", f"{TENANT}-floe-env")]
-        others = [("get", "secrets", ROOT_SECRET), ("get", "secrets", "floe-s3-credentials"),
+        own = [("get", "configmaps", f"{TENANT}-floe-config"), ("get", "configmaps", f"{TENANT}-floe-env")]
+        # Not even its own Secrets: its pods receive them from the kubelet (docs/security.md).
+        others = [("get", "secrets", f"{TENANT}-catalog-credentials"), ("get", "secrets", f"{TENANT}-s3-credentials"),
+                  ("get", "secrets", ROOT_SECRET), ("get", "secrets", "floe-s3-credentials"),
                   ("get", "secrets", "floe-dagster-postgresql"), ("get", "secrets", "floe-minio-root"),
                   ("get", "secrets", "marketing-catalog-credentials"), ("list", "secrets", None),
                   ("watch", "secrets", None), ("get", "configmaps", "floe-dagster-instance"),
@@ -129,16 +131,25 @@ def test_3i_the_tenant_reaches_only_its_own_secrets_and_the_services_it_uses(ste
     context = json.loads(next(e.value for e in container.env if e.name.endswith("CONTAINER_CONTEXT")))["k8s"]
     assert context["service_account_name"] == f"{TENANT}-pipeline"
     assert "floe-s3-credentials" not in context.get("env_secrets", [])
-    # Its NetworkPolicy exists, selects its pods, and every peer it allows is a pod that exists.
-    [policy] = [p for p in cluster.list("networking.k8s.io/v1", "NetworkPolicy", NAMESPACE)
-                if p.metadata.name == f"{TENANT}-pipeline"]
-    assert pod.metadata.labels["floe.dev/pipeline"] == policy.spec.podSelector.matchLabels["floe.dev/pipeline"]
-    peers = [peer.podSelector.matchLabels for rule in policy.spec.egress for peer in (rule.to or [])]
-    peers += [peer.podSelector.matchLabels for rule in policy.spec.ingress for peer in rule["from"]]
+    # Its NetworkPolicy as the API server holds it (no CNI runs here, so nothing enforces it: docs/security.md):
+    # it selects its pods, no rule is open, DNS goes to the cluster's DNS pods only, and every peer in the
+    # platform namespace is a pod that exists.
+    policies = {p.metadata.name: p.to_dict() for p in cluster.list("networking.k8s.io/v1", "NetworkPolicy", NAMESPACE)}
+    policy = policies[f"{TENANT}-pipeline"]["spec"]
+    assert pod.metadata.labels["floe.dev/pipeline"] == policy["podSelector"]["matchLabels"]["floe.dev/pipeline"]
+    assert open_rules(policy) == []
+    assert policy["egress"][0] == DNS_RULE
+    peers = [peer["podSelector"]["matchLabels"] for rule in policy["egress"][1:] for peer in rule["to"]]
+    peers += [peer["podSelector"]["matchLabels"] for rule in policy["ingress"] for peer in rule["from"]]
     assert len(peers) == 6  # Polaris, MinIO, PostgreSQL, Jaeger, Marquez' API; Dagster in
     for labels in peers:
         selector = ",".join(f"{k}={v}" for k, v in dict(labels).items())
         assert cluster.list("v1", "Pod", NAMESPACE, label_selector=selector), f"no pod matches {selector}"
+    # The platform's default deny holds every pod labelled as a pipeline's, its code server among them.
+    deny = policies["floe-pipelines-default-deny"]["spec"]
+    assert deny == {"podSelector": {"matchExpressions": [{"key": "floe.dev/pipeline", "operator": "Exists"}]},
+                    "policyTypes": ["Ingress", "Egress"]}
+    assert cluster.list("v1", "Pod", NAMESPACE, label_selector="floe.dev/pipeline")
     # Its MinIO user's policy, as the chart's post-install Job reads it: valid JSON, the tenant's prefixes only.
     minio = cluster.get(ObjectRef("v1", "ConfigMap", "floe-minio", NAMESPACE))
     [policy_json] = [v for k, v in minio.data.items() if k.startswith("policy_")]

@@ -7,9 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from floe_infra.contract import parse_contract
 from tests.conftest import DEMO_PLATFORM
+from tests.network_policies import DNS_RULE, open_rules
 from tests.platform.conftest import demo_run, run_platform_stack, values
 
 TENANT = "ecommerce-analytics"
@@ -41,12 +43,12 @@ def test_each_tenant_runs_as_its_own_service_account_without_a_token_by_default(
     assert "annotations" not in account["metadata"]  # no cloud role locally
 
 
-def test_rbac_lets_a_tenant_get_only_its_own_secrets_and_configmaps(two_tenants):
-    for tenant, secrets in ((TENANT, [f"{TENANT}-catalog-credentials", f"{TENANT}-s3-credentials"]),
-                            ("sales", ["sales-catalog-credentials", "sales-s3-credentials"])):
+def test_rbac_lets_a_tenant_get_only_its_own_configmaps_and_no_secret(two_tenants):
+    # Its pods get their Secrets from the kubelet (envFrom); the chart's code server and dagster-k8s' run workers
+    # read none through the API (docs/security.md), so the Role grants no Secret at all.
+    for tenant in (TENANT, "sales"):
         role = named(two_tenants, ROLE, f"{tenant}-pipeline")
         assert role["rules"] == [
-            {"apiGroups": [""], "resources": ["secrets"], "resourceNames": secrets, "verbs": ["get"]},
             {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"],
              "resourceNames": [f"{tenant}-floe-config", f"{tenant}-floe-env", f"{tenant}-cube-models"]}]
         binding = named(two_tenants, BINDING, f"{tenant}-pipeline")
@@ -64,8 +66,10 @@ def test_network_policy_keeps_a_tenant_to_dns_and_the_services_a_pipeline_uses()
     assert spec["ingress"] == [{"from": [{"podSelector": {"matchLabels": {
         "app.kubernetes.io/name": "dagster", "app.kubernetes.io/instance": "floe-dagster"}}}],
         "ports": [{"protocol": "TCP", "port": 3030}]}]
+    # DNS to the cluster's DNS pods only, not to any address on port 53.
+    assert spec["egress"][0] == DNS_RULE
     reached = {(json.dumps(rule.get("to"), sort_keys=True), tuple(p["port"] for p in rule["ports"]))
-               for rule in spec["egress"]}
+               for rule in spec["egress"][1:]}
     pods = {
         "catalog": {"floe.dev/platform": "floe", "floe.dev/component": "catalog"},
         "minio": {"floe.dev/platform": "floe", "floe.dev/component": "object-storage"},
@@ -75,15 +79,90 @@ def test_network_policy_keeps_a_tenant_to_dns_and_the_services_a_pipeline_uses()
                     "floe.dev/role": "api"},
     }
     to = {name: json.dumps([{"podSelector": {"matchLabels": labels}}], sort_keys=True) for name, labels in pods.items()}
-    assert reached == {("null", (53, 53)), (to["catalog"], (8181,)), (to["minio"], (9000,)),
-                       (to["postgres"], (5432,)), (to["jaeger"], (4317, 4318)), (to["marquez"], (5000,))}
+    assert reached == {(to["catalog"], (8181,)), (to["minio"], (9000,)), (to["postgres"], (5432,)),
+                       (to["jaeger"], (4317, 4318)), (to["marquez"], (5000,))}
     # Not the Kubernetes API, Cube, Dagster's webserver, the MinIO console, Marquez' web, another tenant.
+
+
+@pytest.mark.parametrize("stack", ["local", "dev", "prod"])
+def test_no_tenant_network_policy_of_a_demo_platform_has_an_open_rule(stack: str):
+    run = demo_run(stack)
+    policies = [r.inputs for r in run.of_type(POLICY) if r.inputs["metadata"]["name"].endswith("-pipeline")]
+    assert policies
+    # prod opens port 443 on purpose (`object_storage: {open: true}`: AWS S3 and STS); nothing else is open.
+    allowed = {443} if stack == "prod" else set()
+    assert [(p["metadata"]["name"], rule) for p in policies for rule in open_rules(p["spec"], allowed)] == []
+
+
+def test_the_open_rule_check_fails_on_the_rules_the_policy_used_to_have():
+    # The shape of the policy before docs/security.md was held to: DNS anywhere, external ports to any address.
+    spec = {"egress": [{"ports": [{"protocol": "UDP", "port": 53}]},
+                       {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": [{"protocol": "TCP", "port": 5432}]},
+                       {"to": [{"podSelector": {}}], "ports": [{"protocol": "TCP", "port": 9000}]}],
+            "ingress": [{"from": [{"namespaceSelector": {}}], "ports": [{"protocol": "TCP", "port": 3030}]}]}
+    assert open_rules(spec) == ["egress[0]: no to, so any address", "egress[0]: DNS to None",
+                                "egress[1]: 0.0.0.0/0 on ports [5432]", "egress[2]: an empty podSelector",
+                                "ingress[0]: an empty namespaceSelector"]
+
+
+def test_prod_tenants_reach_external_endpoints_only_where_platform_yaml_says_they_are():
+    spec = named(demo_run("prod"), POLICY, ACCOUNT)["spec"]
+    assert spec["egress"][0] == DNS_RULE
+    external = [rule for rule in spec["egress"] if any("ipBlock" in p or "namespaceSelector" in p for p in rule["to"])]
+    assert external[1:] == [
+        {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}, {"ipBlock": {"cidr": "::/0"}}],
+         "ports": [{"protocol": "TCP", "port": 443}]},   # AWS S3 and STS, opened on purpose
+        {"to": [{"ipBlock": {"cidr": "10.20.32.0/20"}}], "ports": [{"protocol": "TCP", "port": 5432}]},  # RDS
+        {"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "observability"}},
+                 "podSelector": {"matchLabels": {"app.kubernetes.io/name": "opentelemetry-collector"}}}],
+         "ports": [{"protocol": "TCP", "port": 4317}]},  # the collector's pods
+    ]
+
+
+def test_an_endpoint_at_an_ip_address_needs_no_declaration(tmp_path: Path):
+    path = tmp_path / "platform.yaml"
+    path.write_text(DEMO_PLATFORM.read_text().replace(
+        "  services:\n", "  services:\n    tracing: {deploy: false}\n", 1).replace(
+        "observability:\n", "observability:\n  otlp_endpoint: http://10.1.2.3:4317\n", 1))
+    spec = named(run_platform_stack("local", str(path)), POLICY, ACCOUNT)["spec"]
+    assert {"to": [{"ipBlock": {"cidr": "10.1.2.3/32"}}], "ports": [{"protocol": "TCP", "port": 4317}]} \
+        in spec["egress"]
+    assert open_rules(spec) == []
+
+
+def test_dns_goes_where_platform_yaml_says_the_cluster_dns_is(tmp_path: Path):
+    path = tmp_path / "platform.yaml"
+    path.write_text(DEMO_PLATFORM.read_text().replace("  tenants:\n", (
+        "  tenant_network:\n    dns:\n      namespace: dns\n      pod_labels: {app: coredns}\n"
+        "      cidrs: [169.254.20.10/32]\n  tenants:\n"), 1))
+    spec = named(run_platform_stack("local", str(path)), POLICY, ACCOUNT)["spec"]
+    assert spec["egress"][0]["to"] == [
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "dns"}},
+         "podSelector": {"matchLabels": {"app": "coredns"}}},
+        {"ipBlock": {"cidr": "169.254.20.10/32"}}]
+
+
+def test_pipeline_pods_no_tenant_policy_selects_are_denied_everything(tmp_path: Path):
+    # A tenant removed before its pipeline stack leaves labelled pods behind: they get no connection at all,
+    # also once the platform hosts no tenant.
+    platform = yaml.safe_load(DEMO_PLATFORM.read_text())
+    del platform["deployment"]["tenants"]
+    path = tmp_path / "platform.yaml"
+    path.write_text(yaml.safe_dump(platform))
+    for run in (demo_run("local"), run_platform_stack("local", str(path))):
+        deny = named(run, POLICY, "floe-pipelines-default-deny")
+        assert deny["spec"] == {"podSelector": {"matchExpressions": [{"key": "floe.dev/pipeline",
+                                                                      "operator": "Exists"}]},
+                                "policyTypes": ["Ingress", "Egress"]}
+        assert deny["metadata"]["namespace"] == "floe"
 
 
 def test_network_policy_selectors_match_the_labels_the_platform_gives_its_pods():
     run = demo_run("local")
-    egress = [rule["to"][0]["podSelector"]["matchLabels"] for rule in named(run, POLICY, ACCOUNT)["spec"]["egress"]
-              if "to" in rule]
+    # The peers in the platform's own namespace (DNS is in kube-system, selected with its namespace).
+    egress = [peer["podSelector"]["matchLabels"] for rule in named(run, POLICY, ACCOUNT)["spec"]["egress"]
+              for peer in rule["to"] if "namespaceSelector" not in peer]
+    assert len(egress) == 5
     pod_labels = [values(run, "floe-catalog-polaris")["podLabels"], values(run, "floe-storage-minio")["podLabels"],
                   values(run, "floe-tracing-jaeger")["jaeger"]["podLabels"],
                   run.named("floe-database-server").inputs["spec"]["template"]["metadata"]["labels"],
@@ -192,9 +271,3 @@ def test_on_aws_a_tenants_role_reaches_its_prefixes_and_the_bucket_key_only():
             "Resource": ["arn:aws:kms:us-east-1:123456789012:key/0f9e8d7c-6b5a-4a3b-9c2d-1e0f9a8b7c6d"]} in statements
     # The platform's own IAM role (Dagster, Polaris) is not the tenant's.
     assert "floe-prod-lakehouse" not in policy.inputs["role"]
-
-
-def test_the_tenants_network_policy_on_aws_reaches_s3_over_https():
-    spec = named(demo_run("prod"), POLICY, ACCOUNT)["spec"]
-    external = [rule for rule in spec["egress"] if rule.get("to") == [{"ipBlock": {"cidr": "0.0.0.0/0"}}]]
-    assert [[p["port"] for p in rule["ports"]] for rule in external] == [[443, 4317, 5432]]  # S3 and STS, OTLP, RDS
