@@ -211,7 +211,8 @@ def test_contract_export_prints_exactly_what_the_platform_stack_exports(demo_con
     for contract in (exported, stack_output):
         assert contract["tenants"]["ecommerce-analytics"].pop("sealed_credentials")
     assert exported == stack_output
-    assert exported["contract_version"] == "1.2.0"
+    assert exported["contract_version"] == "1.3.0"
+    assert exported["min_reader_version"] == "1.1"
     assert OFFLINE_TENANT_PUBLIC_KEY not in demo_contract.read_text()
 
 

@@ -19,7 +19,7 @@ import pulumi
 
 from floe_infra.config.deployment import ChartSource, parse_chart_sources
 from floe_infra.config.loader import load_pipeline
-from floe_infra.contract import CONTRACT_OUTPUT, PlatformContract, parse_contract
+from floe_infra.contract import CONTRACT_OUTPUT, PlatformContract, parse_contract, select_contract
 from floe_infra.errors import ConfigError, ContractError, FloeError
 from floe_infra.kube.cluster import ClusterAccess
 from floe_infra.pipeline.binding import bind_pipeline
@@ -50,17 +50,21 @@ def read_contract(stack_name: str) -> PlatformContract:
 
     The contract decides which resources exist, so it is read synchronously (as config and invoke
     results are), not inside an `apply` where resources would hide from previews: through the
-    engine's builtin `readStackOutputs` function, the same read a StackReference makes.
+    engine's builtin `readStackOutputs` function, the same read a StackReference makes. During the
+    platform's upgrade window, the contract of this reader's major version beside `contract`.
 
     Raises:
-        ContractError: When the output is missing, malformed, or of another major version.
+        ContractError: When the output is missing, malformed, of another major version, or needs a newer reader.
     """
     result = pulumi.runtime.invoke(READ_STACK_OUTPUTS, {"name": stack_name})
-    raw = ((result.value or {}).get("outputs") or {}).get(CONTRACT_OUTPUT)
+    raw, note = select_contract((result.value or {}).get("outputs") or {})
     if raw is None:
         raise ContractError(f"the platform stack {stack_name} exports no `{CONTRACT_OUTPUT}` output: is it the right "
                             "stack (floe:platformStack), and has `pulumi up` run on it?")
-    return parse_contract(raw)
+    contract = parse_contract(raw)
+    if note:
+        pulumi.log.warn(note)
+    return contract
 
 
 def stack_chart_sources(config: pulumi.Config) -> dict[str, ChartSource]:

@@ -14,7 +14,9 @@ from floe_infra.config.tenancy import (
     tenant_storage_secret,
 )
 from floe_infra.contract import (
+    BASE_READER,
     CONTRACT_VERSION,
+    ROTATION_READER,
     CatalogEndpoint,
     CodeLocation,
     DagsterContract,
@@ -63,6 +65,12 @@ def chart_versions(platform: PlatformConfig) -> dict[str, str]:
     if svc.semantic.deploy:
         out[CUBESTORE_CHART.name] = CUBESTORE_CHART.version
     return out
+
+
+def min_reader_version(tenants: dict[str, TenantContract]) -> str:
+    """The oldest contract a pipeline must read to deploy on this platform: per-tenant identities always, key
+    rotation once any tenant's storage keys were rotated (a reader before 1.2 would keep the revoked keys)."""
+    return ROTATION_READER if any(t.storage_credentials_rotation for t in tenants.values()) else BASE_READER
 
 
 def build_contract(platform: PlatformConfig, topology: Topology) -> PlatformContract:
@@ -119,6 +127,7 @@ def build_contract(platform: PlatformConfig, topology: Topology) -> PlatformCont
     obs = platform.observability
     return PlatformContract(
         contract_version=CONTRACT_VERSION,
+        min_reader_version=min_reader_version(tenants),
         platform=dep.name,
         environment=str(dep.environment),
         namespace=dep.namespace,

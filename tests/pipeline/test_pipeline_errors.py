@@ -41,7 +41,7 @@ def test_a_contract_of_another_major_version_fails_naming_both_versions():
     contract = platform_contract() | {"contract_version": "2.1.0"}
     message = run_error(contract=contract)
     assert "contract version 2.1.0" in message
-    assert "1.x (1.2.0)" in message
+    assert "1.x (1.3.0)" in message
     assert "upgrade floe-infra in the pipeline project" in message
 
 
