@@ -46,11 +46,13 @@ def test_secrets_the_pipeline_references_are_the_ones_the_platform_creates(stack
                 "prod": set()}[stack]
     assert referenced == own | expected
     assert expected <= platform_secrets
-    # Exactly what the platform lets the tenant's ServiceAccount read.
+    # The pods receive these from the kubelet: the tenant's ServiceAccount may read no Secret through the API,
+    # only the ConfigMaps its pipeline stack writes.
     [role] = [r for r in platform.of_type("kubernetes:rbac.authorization.k8s.io/v1:Role")
               if r.inputs["metadata"]["name"] == "ecommerce-analytics-pipeline"]
-    readable = next(rule for rule in role.inputs["rules"] if rule["resources"] == ["secrets"])["resourceNames"]
-    assert set(readable) == referenced
+    assert [rule["resources"] for rule in role.inputs["rules"]] == [["configmaps"]]
+    written = {r.inputs["metadata"]["name"] for r in pipeline.of_type("kubernetes:core/v1:ConfigMap")}
+    assert written <= set(role.inputs["rules"][0]["resourceNames"])
 
 
 @pytest.mark.parametrize("stack", STACKS)
