@@ -379,9 +379,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_json(changes, "the stacks (default: key=value lines for $GITHUB_OUTPUT)")
 
     charts = _group(sub, "charts", "manage local chart copies")
-    fetch = _subcommand(charts, "fetch", "download the Dagster charts without their broken schemas", _charts_fetch)
+    fetch = _subcommand(charts, "fetch", "download the Dagster charts without their broken schemas, ahead of the "
+                        "stacks (which fetch the version they install themselves)", _charts_fetch)
     fetch.add_argument("--out", type=Path, default=Path(CHART_CACHE), help=f"cache directory (default {CHART_CACHE})")
-    fetch.add_argument("--version", help="chart version, when platform.yaml overrides the pinned one")
+    fetch.add_argument("--version", help="chart version (default: the pinned one): the platform's chart_version, or "
+                                         "the contract's dagster.chart_version for a pipeline")
     return parser
 
 

@@ -1,8 +1,9 @@
 """Helm releases of upstream charts, pinned, atomic, and merged with platform.yaml's overrides.
 
 A chart comes from, in this order: a chart source of the stack (`floe:chartSources`) or of
-platform.yaml (`deployment.chart_sources`), a local copy made by `floe-infra charts fetch` for
-charts Helm cannot install from their repository, or the public repository pinned in versions.py.
+platform.yaml (`deployment.chart_sources`), a local copy at the version the release installs for
+charts Helm cannot install from their repository (fetched by the program when the project has none:
+floe_infra/charts.py), or the public repository pinned in versions.py.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from floe_infra.charts import local_chart_path
+from floe_infra.charts import local_chart
 from floe_infra.config.deployment import ChartSource, HelmServiceConfig
+from floe_infra.project import project_dir
 from floe_infra.versions import Chart
 
 RELEASE_TIMEOUT_SECONDS = 900
@@ -58,7 +60,7 @@ def release_args(chart: Chart, *, release: str, namespace: pulumi.Input[str], va
         chart_ref = chart.name
         repository_opts = k8s.helm.v3.RepositoryOptsArgs(repo=source.repository)
     elif from_local_copy:
-        chart_ref = local_chart_path(chart, version)
+        chart_ref = local_chart(chart, version, project_dir())
     else:
         chart_ref = chart.name
         repository_opts = k8s.helm.v3.RepositoryOptsArgs(repo=chart.repository)

@@ -28,6 +28,7 @@ from typing import Any
 import pulumi
 from pulumi.runtime import mocks, rpc, settings
 
+from floe_infra import charts
 from floe_infra.errors import FloeError
 from floe_infra.platform import generated
 
@@ -207,6 +208,7 @@ def run_program(
     stack_references: Mapping[str, tuple[dict[str, Any], list[str]]] | None = None,
     preview: bool = False,
     tenant_public_key: str | None = None,
+    chart_downloads: bool = False,
 ) -> ProgramRun:
     """Run `program` as project/stack under the mock runtime and return what it registered.
 
@@ -222,6 +224,8 @@ def run_program(
         preview: Run as a preview (unknown values stay unknown).
         tenant_public_key: Seal the credentials of every mocked principal that has a public key to this key
             instead of its own.
+        chart_downloads: Let the program fetch the local chart copies its releases name (off: nothing reads them
+            under mocks, and an offline preview touches no network).
     """
     recording = RecordingMocks(stack_references, tenant_public_key)
     monitor = RecordingMonitor(recording)
@@ -232,7 +236,8 @@ def run_program(
     settings.SETTINGS.root_directory = str(root_directory)
     pulumi.runtime.set_all_config(dict(config or {}), list(secret_keys or []))
     def run() -> None:
-        program()  # what a program returns is no Output to wait for
+        with charts.downloads(chart_downloads):
+            program()  # what a program returns is no Output to wait for
 
     # The SDK's public test runner: runs the program and waits for every registration it started.
     pulumi.runtime.test(run)()

@@ -50,15 +50,20 @@ def run_pipeline_stack(
     secret_output_names: tuple[str, ...] = (),
     project_dir: Path = PIPELINE_DIR,
     platform_stack: str | None = None,
+    other_outputs: Mapping[str, Any] | None = None,
+    chart_downloads: bool = False,
 ) -> ProgramRun:
-    """Run the pipeline program of `project_dir` as `stack`, its StackReference answered with `contract`."""
+    """Run the pipeline program of `project_dir` as `stack`, its StackReference answered with `contract` (and
+    `other_outputs` beside it)."""
     contract = platform_contract(stack) if contract is None else contract
     settings = {"floe:image": IMAGE, "floe:tenantKey": tenant_keys()[1], **(config or {})}
     reference = platform_stack or f"organization/floe-platform/{stack}"
     return run_program(run_pipeline, project="ecommerce-analytics", stack=stack, root_directory=project_dir,
                        config={k: v for k, v in settings.items() if v is not None},
                        secret_keys=[k for k in secret_keys if settings.get(k) is not None],
-                       stack_references={reference: ({"contract": dict(contract)}, list(secret_output_names))})
+                       stack_references={reference: ({"contract": dict(contract), **(other_outputs or {})},
+                                                     list(secret_output_names))},
+                       chart_downloads=chart_downloads)
 
 
 @functools.cache
