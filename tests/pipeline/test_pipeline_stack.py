@@ -85,7 +85,7 @@ def test_the_code_location_is_named_and_wired_as_the_platform_workspace_expects(
     assert release["version"] == contract["dagster"]["chart_version"]
     assert release["atomic"] is True
     values = release["values"]
-    # The tenant's own ServiceAccount (the platform's RBAC: its own Secrets and ConfigMaps), not Dagster's.
+    # The tenant's own ServiceAccount (the platform's RBAC: its own ConfigMaps), not Dagster's.
     assert values["global"] == {"postgresqlSecretName": "floe-dagster-postgresql",
                                 "serviceAccountName": tenant["kubernetes_service_account"]}
     assert tenant["kubernetes_service_account"] == "ecommerce-analytics-pipeline"
