@@ -12,16 +12,19 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from floe_infra import console
 from floe_infra.config.catalog import CatalogType
 from floe_infra.config.loader import load_platform
+from floe_infra.config.yaml_source import Path_, SourceDocument
 from floe_infra.contract import load_contract_file
 from floe_infra.errors import ExitCode, FloeError
 from floe_infra.iceberg.catalogs import CatalogTarget, embedded_target, exclusive, open_catalog
 from floe_infra.iceberg.engine import apply_tables, desired_tables, plan_tables
-from floe_infra.iceberg.plan import TablePlan
+from floe_infra.iceberg.plan import Action, Change, ChangeKind, DesiredTable, TablePlan, refusals
 from floe_infra.iceberg.report import applied_report, plan_document, plan_report
 from floe_infra.pipeline.binding import PipelineBinding, bind_files
 from floe_infra.platform.exports import build_contract
@@ -30,16 +33,52 @@ from floe_infra.topology import build_topology
 CREDENTIAL_ENV = "FLOE_CATALOG_CREDENTIAL"
 
 
-def _binding(args: argparse.Namespace) -> PipelineBinding:
-    """floe.yaml bound to the platform's contract, as its pipeline stack binds it: the contract file, or
-    the contract platform.yaml's stack exports."""
+def _binding(args: argparse.Namespace) -> tuple[SourceDocument, PipelineBinding]:
+    """floe.yaml (its document, to locate refusals) bound to the platform's contract, as its pipeline stack
+    binds it: the contract file, or the contract platform.yaml's stack exports."""
     if args.contract is not None:
         contract = load_contract_file(args.contract)
     else:
         platform = load_platform(args.platform).config
         contract = build_contract(platform, build_topology(platform))
-    [(_, binding)] = bind_files([args.pipeline], contract)
-    return binding
+    [(loaded, binding)] = bind_files([args.pipeline], contract)
+    return loaded.document, binding
+
+
+def _where(index: int, desired: DesiredTable, change: Change | None) -> Path_:
+    """The place in floe.yaml of what refuses a table: the column, the list a column or partition field left,
+    or the table's entry."""
+    table: Path_ = ("tables", index)
+    if change is None:
+        return table
+    if change.kind is ChangeKind.DROP_COLUMN:
+        return (*table, "columns")
+    if change.kind is ChangeKind.REMOVE_PARTITION_FIELD:
+        return (*table, "partition_by")
+    names = [column.name for column in desired.config.columns]
+    column = change.target.split(".", 1)[0]
+    return (*table, "columns", names.index(column)) if column in names else table
+
+
+def located(plans: Sequence[TablePlan], tables: Sequence[DesiredTable], document: SourceDocument) -> list[TablePlan]:
+    """The plans with each refusal reason as `floe.yaml:LINE:COLUMN: field.path: reason`, like a validation
+    problem, at the declaration that causes it."""
+    index = {desired.identifier: i for i, desired in enumerate(tables)}
+    out = []
+    for plan in plans:
+        if plan.action is not Action.REFUSED or plan.identifier not in index:
+            out.append(plan)
+            continue
+        i = index[plan.identifier]
+        causes = {reason: change for change, reason in refusals(plan.changes, tables[i].config.allow_breaking_changes)}
+        prefer_key = {ChangeKind.DROP_COLUMN, ChangeKind.REMOVE_PARTITION_FIELD}
+        reasons = []
+        for reason in plan.reasons:
+            change = causes.get(reason)
+            key = change is not None and change.kind in prefer_key
+            reasons.append(str(document.problem(_where(i, tables[i], change), reason, prefer_key=key)))
+        out.append(replace(plan, reasons=tuple(reasons)))
+    return out
 
 
 def _target(args: argparse.Namespace, binding: PipelineBinding) -> CatalogTarget:
@@ -61,7 +100,7 @@ def _target(args: argparse.Namespace, binding: PipelineBinding) -> CatalogTarget
 
 def run_tables(args: argparse.Namespace) -> int:
     """Plan (and apply) the pipeline's tables; 0 when nothing is refused, `ExitCode.REFUSED` otherwise."""
-    binding = _binding(args)
+    document, binding = _binding(args)
     target = _target(args, binding)
     embedded = target.embedded
     namespaces = binding.tenant.namespaces
@@ -79,6 +118,7 @@ def run_tables(args: argparse.Namespace) -> int:
 
             result = apply_tables(catalog, tables, create_namespaces=embedded, progress=progress)
         plans, applied = result.plans, result.applied
+    plans = located(plans, tables, document)
     refused = [p for p in plans if p.action.value == "refused"]
     if args.json:
         print(plan_document(plans, catalog=target.uri, warehouse=target.warehouse, applied=applied))

@@ -81,7 +81,9 @@ def test_a_refused_change_exits_4_and_applies_nothing_of_that_table(here, capsys
     captured = capsys.readouterr()
     [orders] = json.loads(captured.out)["tables"]
     assert orders["action"] == "refused"
-    assert orders["reasons"][0].startswith("change type channel: string -> int is never applied")
+    # At the column in floe.yaml, as validation problems are (yaml.safe_dump puts it on line 11).
+    assert orders["reasons"][0].startswith(f"{pipeline}:11:5: tables[0].columns[1]: change type channel: string -> "
+                                           "int is never applied")
     assert "1 table(s) refused" in captured.err
     schema = open_catalog(embedded_target(here)).load_table(("bronze", "ecommerce_analytics", "orders")).schema()
     assert str(schema.find_field("channel").field_type) == "string"

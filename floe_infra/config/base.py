@@ -142,8 +142,9 @@ def _decode_x25519(text: str, kind: str) -> bytes:
 def decode_public_key(text: str) -> bytes:
     """A base64 X25519 public key (32 bytes)."""
     if text.strip().startswith(PRIVATE_KEY_PREFIX):
-        raise ValueError("this is a tenant's private key, not its public key: use the public key "
-                         "`floe-infra tenant keygen` printed, and make a new key pair (this one is exposed)")
+        raise ValueError("this is a tenant's private key, not its public key: paste the public key, the base64 line "
+                         "`floe-infra tenant keygen` prints under \"public key\" (the private key stays in the "
+                         "pipeline's stack), and make a new key pair: this one is exposed")
     return _decode_x25519(text, "public")
 
 

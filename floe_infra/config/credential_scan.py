@@ -40,13 +40,14 @@ _SECRET_PAIRS = frozenset({
 _NOT_A_VALUE = frozenset({"ref", "refs", "enabled", "refresh", "backends", "backend", "rotation", "days",
                           "mode", "mount", "path", "name", "names", "type"})
 
+_TENANT_PRIVATE_KEY = "a tenant's private key"
 # Each pattern with literals of which every match holds one. A substring test costs a fraction of a
 # regex scan and almost no value holds any, so most values (ConfigMaps of whole YAML files among them)
 # are never scanned.
 _VALUE_PATTERNS: tuple[tuple[re.Pattern[str], tuple[str, ...], str], ...] = (
     (re.compile(r"\b(AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b"), ("AKIA", "ASIA", "ABIA", "ACCA"), "an AWS access key id"),
     (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"), ("PRIVATE KEY-----",), "a private key"),
-    (re.compile(re.escape(PRIVATE_KEY_PREFIX)), (PRIVATE_KEY_PREFIX,), "a tenant's private key"),
+    (re.compile(re.escape(PRIVATE_KEY_PREFIX)), (PRIVATE_KEY_PREFIX,), _TENANT_PRIVATE_KEY),
     (re.compile(r"\b[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@"), ("@",), "a URL with a user and password"),
     (re.compile(r"(?i)(^|[;\s?&])(password|pwd)\s*=\s*[^;&\s]+"), ("=",), "a connection string with a password"),
     (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}\b"), ("ghp_", "gho_", "ghu_", "ghs_", "ghr_"), "a GitHub token"),
@@ -118,7 +119,14 @@ def scan_platform(doc: SourceDocument) -> list[Problem]:
             problems.append(doc.problem(path, f"'{key}' holds a plaintext credential; replace it with "
                                         "`{secret_ref: <kubernetes-secret-name>}`"))
         elif isinstance(value, str):
-            if kind := secret_value_kind(value):
+            kind = secret_value_kind(value)
+            if kind == _TENANT_PRIVATE_KEY:
+                # In a tenant's public_key, the model's own check says what to paste instead.
+                if not (len(path) == 4 and path[:2] == ("deployment", "tenants") and key == "public_key"):
+                    problems.append(doc.problem(path, f"this value is {kind}, which only its pipeline stack holds "
+                                                "(`pulumi config set --secret floe:tenantKey`), never platform.yaml: "
+                                                "make a new key pair (this one is exposed)"))
+            elif kind:
                 problems.append(doc.problem(path, f"this value is {kind}; platform.yaml must not hold "
                                             "credentials: put it in a Kubernetes Secret and reference it "
                                             "with secret_ref"))

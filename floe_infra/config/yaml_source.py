@@ -258,6 +258,13 @@ _SYNTAX_HINTS = (
 )
 
 
+# Contexts of libyaml errors whose cause is where the construct starts, not where it is noticed.
+_STARTS_AT_CONTEXT = frozenset({
+    "while scanning a simple key", "while scanning a quoted scalar", "while parsing a flow sequence",
+    "while parsing a flow mapping",
+})
+
+
 def _syntax_hint(reason: str) -> str:
     return next((f"; {hint}" for needle, hint in _SYNTAX_HINTS if needle in reason), "")
 
@@ -296,7 +303,10 @@ def parse_yaml(file: Path, raw: bytes, env: Mapping[str, str] | None = None,
     try:
         root = yaml.compose(text, Loader=_COMPOSE_LOADER)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
+        # Where libyaml notices the problem is often past it: a key without its ':' is noticed on the next
+        # line, an unclosed quote or [list at the end of what follows. The construct's start is the line to fix.
+        at_start = exc.context in _STARTS_AT_CONTEXT and exc.context_mark is not None
+        mark = exc.context_mark if at_start else exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
         reason = " ".join(part for part in (exc.context, exc.problem) if part)
         return None, [Problem(file, line, column, "", f"YAML syntax error: {reason}{_syntax_hint(reason)}")]

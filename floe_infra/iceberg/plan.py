@@ -371,6 +371,16 @@ def plan_create(desired: DesiredTable) -> TablePlan:
     return TablePlan(desired.identifier, Action.CREATE, tuple(changes))
 
 
+def refusals(changes: Iterable[Change], allowed: Iterable[BreakingChange]) -> list[tuple[Change, str]]:
+    """The changes that refuse a plan, each with its reason: those never applied, then those lacking their opt-in."""
+    changes, allowed = list(changes), set(allowed)
+    out = [(c, c.forbidden) for c in changes if c.forbidden]
+    out += [(c, f"{c.describe()} is refused: it breaks readers or loses data; allow it with "
+                f"`allow_breaking_changes: [{c.breaking}]`") for c in changes
+            if c.breaking is not None and c.breaking not in allowed and not c.forbidden]
+    return out
+
+
 def plan_evolution(desired: DesiredTable, metadata: TableMetadata, rename_from: Path | None = None) -> TablePlan:
     """The plan of an existing table (found under its name, or under `renamed_from`)."""
     config = desired.config
@@ -388,11 +398,7 @@ def plan_evolution(desired: DesiredTable, metadata: TableMetadata, rename_from: 
     changes += _partition_changes(config, metadata, names, diff.renamed)
     changes += _sort_changes(config, metadata, names, diff.renamed)
     changes += _property_changes(desired, dict(metadata.properties))
-    allowed = set(config.allow_breaking_changes)
-    reasons = [c.forbidden for c in changes if c.forbidden]
-    reasons += [f"{c.describe()} is refused: it breaks readers or loses data; allow it with "
-                f"`allow_breaking_changes: [{c.breaking}]`" for c in changes
-                if c.breaking is not None and c.breaking not in allowed and not c.forbidden]
+    reasons = [reason for _, reason in refusals(changes, config.allow_breaking_changes)]
     drift = tuple(diff.drift)
     if reasons:
         return TablePlan(desired.identifier, Action.REFUSED, tuple(changes), tuple(reasons), rename_from, drift)

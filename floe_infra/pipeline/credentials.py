@@ -23,6 +23,10 @@ from floe_infra.runtime_env import pyiceberg_env_key
 TENANT_KEY = "floe:tenantKey"
 
 
+class TenantKeyError(FloeError):
+    """Raised when `floe:tenantKey` is not set, so the stack cannot prove it is its tenant."""
+
+
 def open_tenant_credentials(binding: PipelineBinding, config: pulumi.Config) -> pulumi.Output[dict[str, str]]:
     """The tenant's catalog credentials (`client_id`, `client_secret`), opened with `floe:tenantKey`; a secret.
 
@@ -39,9 +43,9 @@ def open_tenant_credentials(binding: PipelineBinding, config: pulumi.Config) -> 
             "with catalog governance enabled")
     key = config.get("tenantKey")
     if key is None:
-        raise FloeError(f"{TENANT_KEY} is not set: a pipeline stack is tenant '{binding.name}' only with that tenant's "
-                        f"private key. `pulumi config set --secret {TENANT_KEY} \"$(cat tenant.key)\"` with the key "
-                        "from `floe-infra tenant keygen`")
+        raise TenantKeyError(f"{TENANT_KEY} is not set: a pipeline stack is tenant '{binding.name}' only with that "
+                             f"tenant's private key. `pulumi config set --secret {TENANT_KEY} \"$(cat tenant.key)\"` "
+                             "with the key from `floe-infra tenant keygen`")
     if not is_config_secret(TENANT_KEY):
         raise FloeError(f"{TENANT_KEY} is stored in plain text in the stack file: set it again with "
                         f"`pulumi config set --secret {TENANT_KEY} ...` and rotate it (it may have been committed)")

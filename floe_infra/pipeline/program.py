@@ -59,8 +59,10 @@ def read_contract(stack_name: str) -> PlatformContract:
     result = pulumi.runtime.invoke(READ_STACK_OUTPUTS, {"name": stack_name})
     raw, note = select_contract((result.value or {}).get("outputs") or {})
     if raw is None:
-        raise ContractError(f"the platform stack {stack_name} exports no `{CONTRACT_OUTPUT}` output: is it the right "
-                            "stack (floe:platformStack), and has `pulumi up` run on it?")
+        raise ContractError(f"the platform stack {stack_name} exports no `{CONTRACT_OUTPUT}` output: deploy it first "
+                            "(`pulumi up` in the platform project), or point floe:platformStack at the deployed one; "
+                            "before it is deployed, `floe-infra preview --contract contract.json` previews the "
+                            "pipeline offline on a contract file")
     contract = parse_contract(raw)
     if note:
         pulumi.log.warn(note)

@@ -103,7 +103,9 @@ def text_report(previews: Sequence[StackPreview]) -> list[str]:
         lines += tree_lines(preview)
         lines += ["", *guardrail_lines(preview)]
         if preview.tables:
-            lines += ["", f"Iceberg tables of {preview.label}:", *format_plans(preview.tables)]
+            lines += ["", f"Iceberg tables of {preview.label}, planned against an empty catalog (a new stack; "
+                      "`floe-infra tables plan` compares with a live or the embedded catalog):",
+                      *format_plans(preview.tables)]
         names = [f"{k} {SECRET_MARKER}" if k in preview.run.secret_outputs else k for k in sorted(preview.run.outputs)]
         lines += ["", f"outputs: {', '.join(names) or 'none'}", ""]
     return [*lines, *plain_lines(summary_table(previews)), ""]

@@ -219,16 +219,22 @@ CASES = [
             bucket: floe-data
             bucket: floe-other
         """), 4, 5, "storage.default.bucket", "duplicate key 'bucket' (first defined at line 3)"),
+    # At the quote left open, not at the end of the file where libyaml notices it.
     Case("syntax-error", "platform", dedent("""
         storage:
           default:
             bucket: "floe-data
-        """), 4, 1, "", "YAML syntax error"),
+        """), 3, 13, "", "YAML syntax error"),
     Case("syntax-error-hint", "platform", dedent("""
         storage:
           default:
             bucket: "floe-data
-        """), 4, 1, "", "a quote or bracket is not closed"),
+        """), 3, 13, "", "a quote or bracket is not closed"),
+    # At the key without its ':', not on the next line where libyaml notices it.
+    Case("key-without-colon", "pipeline", "name: sales\nversion 1.0.0\ncompute: default\n", 2, 1, "",
+         "YAML syntax error: while scanning a simple key could not find expected ':'; each key needs ': ' after it"),
+    Case("unclosed-flow-list", "pipeline", "name: sales\ntransforms: [a, b\ncompute: default\n", 2, 13, "",
+         "a [flow, list] needs commas between items and a closing ']'"),
     Case("tab-indentation-hint", "platform", "storage:\n\tdefault: {bucket: floe-data}\n", 2, 1, "",
          "indent with spaces (YAML forbids tabs)"),
     Case("colon-in-value-hint", "pipeline", "name: sales\nversion: 1.0.0\ntransforms: x: y\n", 3, 14, "",

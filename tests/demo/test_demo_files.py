@@ -60,3 +60,11 @@ def test_the_seed_is_deterministic_and_sized_as_the_seed_document_says():
     assert {i["order_id"] for i in first.order_items} == orders  # every order has at least one line
     customers = {c["customer_id"] for c in first.customers}
     assert {o["customer_id"] for o in first.orders} <= customers
+
+
+def test_the_project_file_says_where_floe_infra_comes_from_not_a_public_index():
+    # floe-infra is on no public index: a bare `pip install floe-infra` fails for whoever follows it.
+    text = (PROJECT / "Pulumi.yaml").read_text()
+    assert "pip install floe-infra" not in text
+    assert "installing floe-infra from the platform team's source: floe-infra is on no public index" in \
+        " ".join(line.strip(" #") for line in text.splitlines())

@@ -58,10 +58,14 @@ def test_an_older_major_contract_asks_to_upgrade_the_platform():
     assert "upgrade floe-infra in the platform project" in message
 
 
-def test_a_stack_without_a_contract_output_is_not_a_platform_stack():
-    with pytest.raises(pulumi.RunError, match="stack organization/floe-platform/local exports no `contract` output"):
+def test_a_stack_without_a_contract_output_says_to_deploy_the_platform_or_preview_on_a_contract():
+    with pytest.raises(pulumi.RunError) as caught:
         run_program(run_pipeline, project="ecommerce-analytics", stack="local", root_directory=PIPELINE_DIR,
                     config={"floe:image": IMAGE}, stack_references={"organization/floe-platform/local": ({}, [])})
+    assert str(caught.value) == (
+        "the platform stack organization/floe-platform/local exports no `contract` output: deploy it first (`pulumi "
+        "up` in the platform project), or point floe:platformStack at the deployed one; before it is deployed, "
+        "`floe-infra preview --contract contract.json` previews the pipeline offline on a contract file")
 
 
 def test_a_pipeline_the_platform_does_not_host_is_refused_at_its_name_in_floe_yaml():
