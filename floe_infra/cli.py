@@ -17,14 +17,20 @@ from typing import Any
 from floe_infra import __version__
 from floe_infra.errors import ConfigError, ExitCode, FloeError, Problem
 
-EXIT_CODES_HELP = """\
-exit codes:
-  0  success
-  1  runtime failure: a catalog, git or the file system failed (retrying may help)
-  2  invalid input: a usage error, or a file or value that does not validate
-  3  a mandatory guardrail fails
-  4  a change was refused or needs an explicit opt-in (a breaking table change, a risky diff)
-"""
+EXIT_CODE_MEANINGS = {
+    ExitCode.OK: "success",
+    ExitCode.RUNTIME: "runtime failure: a catalog, git or the file system failed (retrying may help)",
+    ExitCode.INVALID: "invalid input: a usage error, or a file or value that does not validate",
+    ExitCode.GUARDRAIL: "a mandatory guardrail fails",
+    ExitCode.REFUSED: "a change was refused or needs an explicit opt-in (a breaking table change, a risky diff)",
+}
+OK, RUNTIME, INVALID, GUARDRAIL, REFUSED = ExitCode
+
+
+def exit_codes_help(codes: dict[ExitCode, str] | set[ExitCode]) -> str:
+    """The exit codes section of a command's help: only the codes it can return, with what each means there."""
+    meanings = codes if isinstance(codes, dict) else {code: EXIT_CODE_MEANINGS[code] for code in codes}
+    return "exit codes:\n" + "".join(f"  {code.value}  {meanings[code]}\n" for code in sorted(meanings))
 
 
 def _print_json(value: Any) -> None:
@@ -181,6 +187,10 @@ def _preview(args: argparse.Namespace) -> int:
 
     if args.contract is not None and not args.pipeline:
         raise FloeError("--contract previews pipelines on a platform's contract: give --pipeline too")
+    if args.policy_config is not None and not args.policy_config.is_file():
+        raise FloeError(f"--policy-config {args.policy_config} does not exist: give the guardrails' configuration "
+                        "of the stack (policy/config/<stack>.json, docs/ci.md), or leave the option out to read "
+                        "that file")
     policy = args.policy_config or args.project_dir / "policy" / "config" / f"{args.stack}.json"
     overrides = {}
     if policy.exists():
@@ -230,16 +240,54 @@ def _diff(args: argparse.Namespace) -> int:
 # --- ci --------------------------------------------------------------------------------------------
 
 
-def _ci_changes(args: argparse.Namespace) -> int:
-    from floe_infra.ci import affected, as_github_outputs, as_json, changed_files
+def _print_outputs(values: dict[str, Any], as_json: bool) -> None:
+    from floe_infra.ci import as_github_outputs
 
-    changed = None if args.all else changed_files(args.project_dir, args.base)
-    changes = affected(args.project_dir, changed, args.stack or None)
-    if args.json:
-        _print_json(as_json(changes))
+    if as_json:
+        _print_json(values)
     else:
-        for line in as_github_outputs(changes):
+        for line in as_github_outputs(values):
             print(line)
+
+
+def _ci_changes(args: argparse.Namespace) -> int:
+    from floe_infra.ci import affected, as_json, changed_files, deploy_order
+
+    stacks = deploy_order(args.project_dir) if args.deployed else args.stack or None
+    changed = None if args.all else changed_files(args.project_dir, args.base)
+    _print_outputs(as_json(affected(args.project_dir, changed, stacks)), args.json)
+    return ExitCode.OK
+
+
+def _ci_environments(args: argparse.Namespace) -> int:
+    from floe_infra.ci import deploy_order
+
+    _print_outputs({"stacks": deploy_order(args.project_dir)}, args.json)
+    return ExitCode.OK
+
+
+def _ci_gate(args: argparse.Namespace) -> int:
+    from floe_infra.preview.gate import judge, parse_labels, read_side, verdict_markdown
+
+    verdict = judge(read_side(args.base), read_side(args.head), parse_labels(args.labels))
+    print(verdict_markdown(verdict), end="")
+    return verdict.exit_code
+
+
+# --- new-environment -------------------------------------------------------------------------------
+
+
+def _new_environment(args: argparse.Namespace) -> int:
+    from floe_infra.environments import new_environment, next_steps
+
+    result = new_environment(args.project_dir, args.name, args.platform, args.after)
+    for verb, paths in (("wrote  ", result.written), ("updated", result.updated), ("kept   ", result.kept)):
+        for path in paths:
+            detail = f" (deployed after {result.name} now)" if verb == "updated" else " (exists)" * (verb == "kept   ")
+            print(f"{verb} {path}{detail}")
+    print("\nnext steps:")
+    for number, step in enumerate(next_steps(result, args.project_dir), 1):
+        print(f"  {number}. {step}")
     return ExitCode.OK
 
 
@@ -271,17 +319,18 @@ def _add_json(parser: argparse.ArgumentParser, what: str) -> None:
 
 
 def _subcommand(sub: Any, name: str, help_text: str, handler: Callable[[argparse.Namespace], int],
-                **kwargs: Any) -> argparse.ArgumentParser:
+                codes: dict[ExitCode, str] | set[ExitCode], **kwargs: Any) -> argparse.ArgumentParser:
+    """A command, its help ending with the exit codes it can return (`codes`, with their meanings there)."""
     parser = sub.add_parser(name, help=help_text, description=help_text[0].upper() + help_text[1:] + ".",
-                            epilog=EXIT_CODES_HELP, formatter_class=_Formatter, **kwargs)
+                            epilog=exit_codes_help(codes), formatter_class=_Formatter, **kwargs)
     parser.set_defaults(handler=handler)
     return parser
 
 
-def _group(sub: Any, name: str, help_text: str) -> Any:
-    """A command made of subcommands; alone, it prints its help."""
+def _group(sub: Any, name: str, help_text: str, codes: set[ExitCode]) -> Any:
+    """A command made of subcommands (their exit codes together: `codes`); alone, it prints its help."""
     parser = sub.add_parser(name, help=help_text, description=help_text[0].upper() + help_text[1:] + ".",
-                            epilog=EXIT_CODES_HELP, formatter_class=_Formatter)
+                            epilog=exit_codes_help(codes), formatter_class=_Formatter)
     parser.set_defaults(handler=None, help_of=parser)
     return parser.add_subparsers(title="commands", metavar="COMMAND")
 
@@ -289,34 +338,40 @@ def _group(sub: Any, name: str, help_text: str) -> Any:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     from floe_infra.charts import CHART_CACHE
+    from floe_infra.ci import FIRST
+    from floe_infra.preview.gate import RISK_LABEL
 
     parser = argparse.ArgumentParser(prog="floe-infra", description="The floe lakehouse platform as Pulumi code.",
-                                     epilog=EXIT_CODES_HELP, formatter_class=_Formatter)
+                                     epilog=exit_codes_help(set(ExitCode)), formatter_class=_Formatter)
     parser.add_argument("--version", action="version", version=f"floe-infra {__version__}")
     parser.set_defaults(handler=None, help_of=parser)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
 
     validate = _subcommand(sub, "validate", "validate floe.yaml files on their own, against a platform's contract, "
-                           "or together with platform.yaml", _validate)
+                           "or together with platform.yaml", _validate, {OK, INVALID})
     where = validate.add_mutually_exclusive_group()
     _add_platform(where)
     _add_contract(where)
     _add_pipelines(validate)
     _add_json(validate, "the result")
 
-    contract = _group(sub, "contract", "the platform contract pipelines are built on")
+    contract = _group(sub, "contract", "the platform contract pipelines are built on", {OK, INVALID})
     export = _subcommand(contract, "export", "print the contract a platform.yaml's stack exports, for data teams",
-                         _contract_export)
+                         _contract_export, {OK, INVALID})
     _add_platform(export, required=True)
     export.add_argument("--out", type=Path, help="write it to this file instead of stdout")
 
-    schema = _subcommand(sub, "schema", "write JSON Schemas of both files for editors", _schema)
+    schema = _subcommand(sub, "schema", "write JSON Schemas of both files for editors", _schema, {OK, INVALID})
     schema.add_argument("--out", type=Path, default=Path("schemas"), help="directory to write into (default schemas)")
 
-    tables = _group(sub, "tables", "plan or apply floe.yaml's Iceberg tables")
+    table_codes = {OK: EXIT_CODE_MEANINGS[OK], RUNTIME: "the catalog failed (unreachable, timeout, throttled, ...): "
+                   "the message names it; a rerun converges", INVALID: EXIT_CODE_MEANINGS[INVALID],
+                   REFUSED: "a table's change is refused (the reasons name floe.yaml's line); the others are planned "
+                   "or applied"}
+    tables = _group(sub, "tables", "plan or apply floe.yaml's Iceberg tables", set(table_codes))
     for action, text in (("plan", "show what would change in the catalog, changing nothing"),
                          ("apply", "plan, then create and evolve the tables; refused changes are not applied")):
-        command = _subcommand(tables, action, text, _tables)
+        command = _subcommand(tables, action, text, _tables, table_codes)
         command.set_defaults(action=action)
         _add_pipelines(command, required=True)
         given = command.add_mutually_exclusive_group()
@@ -328,13 +383,13 @@ def build_parser() -> argparse.ArgumentParser:
         catalog.add_argument("--embedded", action="store_true", help="use the SQLite catalog under ./.floe/")
         _add_json(command, "the plans")
 
-    tenant = _group(sub, "tenant", "tenant onboarding helpers")
+    tenant = _group(sub, "tenant", "tenant onboarding helpers", {OK, INVALID})
     keygen = _subcommand(tenant, "keygen", "make a key pair for receiving a pipeline's catalog credentials",
-                         _tenant_keygen)
+                         _tenant_keygen, {OK, INVALID})
     keygen.add_argument("--private-key-file", type=Path, required=True, help="where to write the private key")
 
     new = _subcommand(sub, "new-pipeline", "start a pipeline project: floe.yaml (when missing), Pulumi project, "
-                      "requirements and .gitignore", _new_pipeline)
+                      "requirements and .gitignore", _new_pipeline, {OK, INVALID})
     new.add_argument("directory", type=Path, help="the pipeline's directory (created when missing)")
     new.add_argument("--name", help="pipeline name for a new floe.yaml (default: the directory's name)")
     new.add_argument("--stack", action="append", default=[], help="a stack to create (repeatable; default dev)")
@@ -343,15 +398,28 @@ def build_parser() -> argparse.ArgumentParser:
                      help="how the project installs floe-infra, e.g. 'floe-infra @ git+https://github.com/acme/"
                           "floe-infra@v0.1.0' (default: where this floe-infra was installed from)")
 
+    environment = _subcommand(sub, "new-environment", "add an environment: the stack files of the platform and of "
+                              "every pipeline project, and its guardrails' configuration, deployed by CI after "
+                              "another", _new_environment, {OK, INVALID})
+    environment.add_argument("name", help="the environment's stack name, e.g. staging")
+    _add_platform(environment, required=True)
+    environment.add_argument("--after", required=True, metavar="STACK",
+                             help=f"the stack CI deploys it after (`{FIRST}`: first, on every merge to main); the "
+                                  "stacks deployed after that one so far follow the new one")
+    environment.add_argument("--project-dir", type=Path, default=Path("."),
+                             help="the platform project, at the repository's root (default .)")
+
     preview = _subcommand(sub, "preview", "preview the platform and pipeline stacks offline (Pulumi's mock "
-                          "runtime, no credentials); a real preview is `pulumi preview`", _preview)
+                          "runtime, no credentials); a real preview is `pulumi preview`", _preview,
+                          {OK, INVALID, GUARDRAIL})
     preview.add_argument("--offline", action="store_true", help="accepted for clarity: the only mode here")
     preview.add_argument("--stack", required=True, help="stack name, e.g. local, dev, prod")
     _add_pipelines(preview)
     _add_contract(preview)
     preview.add_argument("--project-dir", type=Path, default=Path("."), help="the platform project (default .)")
     preview.add_argument("--policy-config", type=Path,
-                         help="guardrail enforcement overrides (default policy/config/<stack>.json)")
+                         help="guardrail enforcement overrides (default policy/config/<stack>.json; every rule "
+                              "mandatory when that file does not exist)")
     preview.add_argument("--assume-secret", action="append", default=[], metavar="KEY",
                          help="a secret config key CI sets before previewing, absent from the stack files "
                               "(e.g. floe:tenantKey; repeatable; the report lists each)")
@@ -360,27 +428,51 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument("--dot", type=Path, metavar="FILE", help="write the resource graph as Graphviz DOT")
 
     diff = _subcommand(sub, "diff", "compare two offline preview JSON files as Markdown (exit 3 when head fails "
-                       "a mandatory guardrail)", _diff)
+                       "a mandatory guardrail)", _diff,
+                       {OK: EXIT_CODE_MEANINGS[OK], INVALID: EXIT_CODE_MEANINGS[INVALID],
+                        GUARDRAIL: "a mandatory guardrail fails on head",
+                        REFUSED: "with --exit-code: the diff holds a risky change"})
     diff.add_argument("base", type=Path, help="the preview of the base branch")
     diff.add_argument("head", type=Path, help="the preview of the pull request")
     diff.add_argument("--exit-code", action="store_true",
                       help="exit 4 when the diff holds a risky change (a stateful resource deleted or replaced, a "
                            "bucket renamed, a catalog location moved, a table dropped)")
 
-    ci = _group(sub, "ci", "helpers for the CI workflows")
+    gate_codes = {OK: "head breaks nothing base passes (risky changes accepted, if any)",
+                  RUNTIME: "a stack's preview could not run on head (or head could not be installed)",
+                  INVALID: "a stack's preview fails on head and not on base (a file that does not validate, a "
+                           "program that stops); or the results or labels are unreadable",
+                  GUARDRAIL: "a mandatory guardrail fails on head and not on base",
+                  REFUSED: f"a risky change, and the pull request has no label {RISK_LABEL}"}
+    ci = _group(sub, "ci", "helpers for the CI workflows", set(ExitCode))
     changes = _subcommand(ci, "changes", "list the platform stacks and pipeline projects a change touches",
-                          _ci_changes)
+                          _ci_changes, {OK, RUNTIME, INVALID})
     since = changes.add_mutually_exclusive_group(required=True)
     since.add_argument("--base", help="git ref of the base (e.g. origin/main)")
     since.add_argument("--all", action="store_true", help="every platform stack and pipeline project")
-    changes.add_argument("--stack", action="append", default=[], help="limit to these platform stacks (repeatable)")
+    which = changes.add_mutually_exclusive_group()
+    which.add_argument("--stack", action="append", default=[], help="limit to these stacks (repeatable)")
+    which.add_argument("--deployed", action="store_true", help="limit to the stacks CI deploys (`ci environments`)")
     changes.add_argument("--project-dir", type=Path, default=Path("."),
                          help="the platform project, at the repository's root (default .)")
     _add_json(changes, "the stacks (default: key=value lines for $GITHUB_OUTPUT)")
+    environments = _subcommand(ci, "environments", "list the platform stacks CI deploys, in the order it deploys "
+                               "them (floe:deployAfter of their stack files)", _ci_environments, {OK, INVALID})
+    environments.add_argument("--project-dir", type=Path, default=Path("."),
+                              help="the platform project, at the repository's root (default .)")
+    _add_json(environments, "the stacks (default: a key=value line for $GITHUB_OUTPUT)")
+    gate = _subcommand(ci, "gate", "judge a pull request from the offline previews of its base and head "
+                       "(.github/scripts/offline-check.sh): Markdown for the PR comment, and whether it may merge",
+                       _ci_gate, gate_codes)
+    gate.add_argument("base", type=Path, help="the results of the base side (one <stack>.status, .json, .err each)")
+    gate.add_argument("head", type=Path, help="the results of the head side")
+    gate.add_argument("--labels", default="[]", metavar="JSON",
+                      help=f"the pull request's labels as a JSON list; {RISK_LABEL} accepts its risky changes")
 
-    charts = _group(sub, "charts", "manage local chart copies")
+    charts = _group(sub, "charts", "manage local chart copies", {OK, RUNTIME, INVALID})
     fetch = _subcommand(charts, "fetch", "download the Dagster charts without their broken schemas, ahead of the "
-                        "stacks (which fetch the version they install themselves)", _charts_fetch)
+                        "stacks (which fetch the version they install themselves)", _charts_fetch,
+                        {OK, RUNTIME, INVALID})
     fetch.add_argument("--out", type=Path, default=Path(CHART_CACHE), help=f"cache directory (default {CHART_CACHE})")
     fetch.add_argument("--version", help="chart version (default: the pinned one): the platform's chart_version, or "
                                          "the contract's dagster.chart_version for a pipeline")

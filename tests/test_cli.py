@@ -141,6 +141,43 @@ def test_tables_plan_help_is_the_help_of_plan(capsys):
     assert "exit codes:" in out
 
 
+def _exit_codes_in_help(*command: str) -> list[int]:
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main([*command, "--help"]) == 0
+    return [int(code) for code in re.findall(r"^  (\d)  ", out.getvalue().split("exit codes:\n", 1)[1],
+                                             flags=re.MULTILINE)]
+
+
+@pytest.mark.parametrize(("command", "codes"), [
+    # tables never evaluates a guardrail: no 3.
+    (("tables",), [0, 1, 2, 4]),
+    (("tables", "plan"), [0, 1, 2, 4]),
+    (("tables", "apply"), [0, 1, 2, 4]),
+    (("validate",), [0, 2]),
+    (("preview",), [0, 2, 3]),
+    (("diff",), [0, 2, 3, 4]),
+    (("ci", "changes"), [0, 1, 2]),
+    (("ci", "environments"), [0, 2]),
+    (("ci", "gate"), [0, 1, 2, 3, 4]),
+    (("new-environment",), [0, 2]),
+    ((), [0, 1, 2, 3, 4]),
+])
+def test_help_lists_only_the_exit_codes_a_command_can_return(command: tuple[str, ...], codes: list[int]):
+    assert _exit_codes_in_help(*command) == codes
+
+
+def test_tables_help_explains_what_each_of_its_exit_codes_means(capsys):
+    assert main(["tables", "apply", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "  4  a table's change is refused (the reasons name floe.yaml's line); the others are planned or " \
+           "applied" in out
+    assert "mandatory guardrail" not in out
+
+
 def test_usage_errors_exit_with_the_invalid_input_code(capsys):
     assert main(["tables", "frobnicate"]) == ExitCode.INVALID
     assert "invalid choice: 'frobnicate'" in capsys.readouterr().err
@@ -189,6 +226,32 @@ def test_an_invalid_floe_yaml_exits_two_with_every_problem_located(tmp_path: Pat
         f"{bad}:4:11: transforms[0].type: input should be 'dbt'; got 'spark'",
         "3 problem(s) found",
     ]
+
+
+def test_a_private_key_pasted_as_public_key_is_named_with_what_to_paste_instead(tmp_path: Path, capsys):
+    from floe_infra.config.base import encode_private_key
+
+    platform = tmp_path / "platform.yaml"
+    private = encode_private_key(bytes(32))  # an obviously fake key
+    platform.write_text("storage: {default: {bucket: floe-data}}\ndeployment:\n  tenants:\n    sales:\n"
+                        f"      writes: [default]\n      public_key: {private}\n")
+    assert main(["validate", "--platform", str(platform)]) == ExitCode.INVALID
+    err = capsys.readouterr().err
+    assert err.splitlines() == [
+        f"{platform}:6:19: deployment.tenants.sales.public_key: this is a tenant's private key, not its public key: "
+        "paste the public key, the base64 line `floe-infra tenant keygen` prints under \"public key\" (the private "
+        "key stays in the pipeline's stack), and make a new key pair: this one is exposed",
+        "1 problem(s) found"]
+    assert private not in err
+
+
+def test_a_yaml_syntax_error_is_reported_at_the_line_to_fix(tmp_path: Path, capsys):
+    pipeline = tmp_path / "floe.yaml"
+    pipeline.write_text("name: sales\nversion 1.0.0\ncompute: default\n")
+    assert main(["validate", "--pipeline", str(pipeline)]) == ExitCode.INVALID
+    assert capsys.readouterr().err.splitlines()[0] == (
+        f"{pipeline}:2:1: YAML syntax error: while scanning a simple key could not find expected ':'; each key "
+        "needs ': ' after it; quote a value that spans lines")
 
 
 # --- contract-first checks for data teams -------------------------------------------------------------
@@ -290,7 +353,12 @@ def test_a_refused_table_change_exits_with_the_refused_code(tmp_path: Path, monk
                                                           "{name: first_name, type: long}"))
     capsys.readouterr()
     assert main(["tables", "plan", *args]) == ExitCode.REFUSED == 4
-    assert "1 table(s) refused" in capsys.readouterr().err
+    captured = capsys.readouterr()
+    assert "1 table(s) refused" in captured.err
+    # The refusal points at the column in floe.yaml, as a validation problem does.
+    line = next(n for n, text in enumerate(pipeline.read_text().splitlines(), 1) if "first_name" in text)
+    assert f"  ! {pipeline}:{line}:9: tables[0].columns[1]: change type first_name: string -> long is never " \
+           "applied" in captured.out
 
 
 def test_tables_takes_several_pipelines_like_validate_and_preview(tmp_path: Path, monkeypatch, capsys):

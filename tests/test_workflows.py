@@ -8,7 +8,9 @@ every script, zizmor's security audit, and the rules this project holds its work
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 import subprocess
 import sys
 from importlib import resources
@@ -19,10 +21,10 @@ import jsonschema
 import pytest
 import yaml
 
-from floe_infra.ci import affected, pipeline_projects, platform_stacks
+from floe_infra.ci import affected, deploy_order, pipeline_projects, platform_stacks
 from floe_infra.cli import main
 from floe_infra.errors import ExitCode
-from tests.conftest import REPO
+from tests.conftest import DEMO_PIPELINE, REPO
 
 WORKFLOWS = sorted((REPO / ".github" / "workflows").glob("*.yml"))
 SCRIPTS = sorted((REPO / ".github" / "scripts").glob("*.sh"))
@@ -59,9 +61,9 @@ def steps(workflow: dict[str, Any]) -> list[dict[str, Any]]:
     return [step for job in jobs(workflow).values() for step in job.get("steps", [])]
 
 
-def test_there_are_preview_and_deploy_workflows_and_a_setup_script():
+def test_there_are_preview_and_deploy_workflows_and_their_scripts():
     assert [p.name for p in WORKFLOWS] == ["deploy-environment.yml", "deploy.yml", "drift.yml", "preview.yml"]
-    assert [p.name for p in SCRIPTS] == ["setup.sh"]
+    assert [p.name for p in SCRIPTS] == ["offline-check.sh", "setup.sh"]
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
@@ -123,7 +125,9 @@ def test_permissions_are_least_privilege(path: Path):
 
 def test_previews_run_the_policy_pack_and_comment_and_forks_get_no_secrets():
     workflow = load(REPO / ".github/workflows/preview.yml")
-    assert workflow["on"] == {"pull_request": {"branches": ["main"]}}
+    # Labelled and unlabelled too: the label accepting risky changes runs the offline check again.
+    assert workflow["on"] == {"pull_request": {"branches": ["main"], "types": [
+        "opened", "synchronize", "reopened", "labeled", "unlabeled"]}}
     platform = jobs(workflow)["platform"]
     assert "head.repo.full_name == github.repository" in platform["if"]
     [pulumi] = [s for s in platform["steps"] if s.get("uses", "").startswith("pulumi/actions@")]
@@ -137,10 +141,13 @@ def test_previews_run_the_policy_pack_and_comment_and_forks_get_no_secrets():
     assert "if" not in offline  # every PR, forks included: it needs no secret
     assert "secrets." not in json.dumps(offline)
     assert "permissions" not in offline  # the workflow's contents: read; the PR's code runs here
-    # The comment is posted by a job that runs none of the PR's code.
+    # The comment is posted by a job that runs none of the PR's code, also when the check failed (its reason).
     comment = jobs(workflow)["comment"]
     assert comment["needs"] == "offline"
+    assert comment["if"].startswith("${{ !cancelled() && ")
     assert not [s for s in comment["steps"] if s.get("uses", "").startswith("actions/checkout@")]
+    [upload] = [s for s in offline["steps"] if s.get("uses", "").startswith("actions/upload-artifact@")]
+    assert upload["if"] == "${{ !cancelled() }}"
 
 
 def test_drift_is_checked_daily_and_reported_by_a_job_that_runs_no_repository_code():
@@ -149,15 +156,19 @@ def test_drift_is_checked_daily_and_reported_by_a_job_that_runs_no_repository_co
     detect, report = jobs(workflow)["detect"], jobs(workflow)["report"]
     # Read-only preview environments: the drift check can read the stacks but cannot deploy them.
     assert detect["environment"] == "${{ matrix.stack }}-preview"
-    assert detect["strategy"]["matrix"]["stack"] == report["strategy"]["matrix"]["stack"] == ["dev", "prod"]
+    # The environments come from the stack files, not from a list here.
+    assert detect["strategy"]["matrix"]["stack"] == report["strategy"]["matrix"]["stack"] == \
+        "${{ fromJSON(needs.environments.outputs.stacks) }}"
+    [order] = [s for s in jobs(workflow)["environments"]["steps"] if s.get("id") == "order"]
+    assert order["run"] == 'floe-infra ci environments >> "$GITHUB_OUTPUT"'
     [pulumi] = [s for s in detect["steps"] if s.get("uses", "").startswith("pulumi/actions@")]
     assert pulumi["with"]["command"] == "preview"
     assert pulumi["with"]["refresh"] is True
     assert pulumi["with"]["expect-no-changes"] is True
     # A drifted stack still gets its report: the preview's failure is recorded, not fatal.
     assert pulumi["continue-on-error"] is True
-    assert report["needs"] == "detect"
-    assert report["if"] == "always()"
+    assert report["needs"] == ["environments", "detect"]
+    assert report["if"].startswith("always() && ")
     assert report["permissions"] == {"issues": "write"}
     assert not [s for s in report["steps"] if s.get("uses", "").startswith("actions/checkout@")]
     assert "secrets." not in json.dumps(report)
@@ -168,7 +179,8 @@ def test_data_teams_prs_reach_no_platform_secret():
     workflow = load(REPO / ".github/workflows/preview.yml")
     tables = jobs(workflow)["tables"]
     assert tables["environment"] == "${{ matrix.stack }}-${{ matrix.project.name }}-preview"
-    assert tables["strategy"]["matrix"]["project"] == "${{ fromJSON(needs.changes.outputs.pipelines) }}"
+    # Each touched pipeline's stacks of the deployed environments, from the stack files.
+    assert tables["strategy"]["matrix"] == {"include": "${{ fromJSON(needs.changes.outputs.tables) }}"}
     used = set(re.findall(r"secrets\.(\w+)", json.dumps(tables)))
     assert used == {"FLOE_CATALOG_CREDENTIAL"}
     # The platform's secrets are only ever in the platform tier's environments.
@@ -178,11 +190,18 @@ def test_data_teams_prs_reach_no_platform_secret():
                 assert job["environment"] in ("${{ matrix.stack }}-preview", "${{ inputs.stack }}"), name
 
 
-def test_deploys_go_to_dev_then_to_prod_through_protected_environments():
+def test_deploys_go_through_the_environments_one_at_a_time_in_the_order_of_the_stack_files():
     deploy = load(REPO / ".github/workflows/deploy.yml")
     assert deploy["on"]["push"] == {"branches": ["main"]}
-    assert jobs(deploy)["prod"]["needs"] == "dev"
-    assert {j["with"]["stack"] for j in jobs(deploy).values()} == {"dev", "prod"}
+    order, each = jobs(deploy)["environments"], jobs(deploy)["deploy"]
+    [step] = [s for s in order["steps"] if s.get("id") == "order"]
+    assert step["run"] == 'floe-infra ci environments >> "$GITHUB_OUTPUT"'
+    assert each["needs"] == "environments"
+    assert each["strategy"] == {"max-parallel": 1, "fail-fast": True,
+                                "matrix": {"stack": "${{ fromJSON(needs.environments.outputs.stacks) }}"}}
+    assert each["with"] == {"stack": "${{ matrix.stack }}"}
+    for stack in ("dev", "prod"):
+        assert stack not in json.dumps(deploy["jobs"]), "the environments come from the stack files"
     environment = load(REPO / ".github/workflows/deploy-environment.yml")
     assert environment["concurrency"]["cancel-in-progress"] is False
     # Two tiers, each in GitHub environments holding only its own secrets.
@@ -199,10 +218,15 @@ def test_deploys_go_to_dev_then_to_prod_through_protected_environments():
         "floe:tenantKey": {"value": "${{ secrets.FLOE_TENANT_KEY }}", "secret": True}}
 
 
-def test_every_stack_the_workflows_use_has_a_policy_config():
-    for stack in ("dev", "prod"):
+def test_the_workflows_read_their_environments_from_the_stack_files():
+    assert deploy_order(REPO) == ["dev", "prod"]
+    for stack in deploy_order(REPO):
         assert (REPO / "policy" / "config" / f"{stack}.json").is_file()
         assert stack in platform_stacks(REPO)
+    for path in WORKFLOWS:
+        text = path.read_text()
+        for listed in ("[dev, prod]", "--stack dev", "local dev prod", "stack: dev", "stack: prod"):
+            assert listed not in text, f"{path.name} lists environments: {listed}"
 
 
 # --- which stacks a change touches ------------------------------------------------------------
@@ -267,8 +291,10 @@ def test_ci_changes_lists_what_a_commit_touches_as_json(tmp_path: Path, capsys):
     subprocess.run(["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qam",
                     "rename"], check=True, capture_output=True, timeout=60)
     assert main(["ci", "changes", "--base", "HEAD~1", "--project-dir", str(root), "--json"]) == 0
-    assert json.loads(capsys.readouterr().out) == {"platform": ["dev"], "pipelines": [{"dir": "sales",
-                                                                                       "name": "sales"}]}
+    assert json.loads(capsys.readouterr().out) == {
+        "platform": ["dev"], "pipelines": [{"dir": "sales", "name": "sales"}],
+        "tables": [{"project": {"dir": "sales", "name": "sales"}, "stack": "dev",
+                    "platform": "platform/platform.yaml"}]}
 
 
 def test_ci_changes_outside_git_is_a_clear_error(tmp_path: Path, capsys):
@@ -283,3 +309,219 @@ def test_ci_changes_against_an_unknown_base_says_how_to_fetch_it(tmp_path: Path,
     root = _repository(tmp_path)
     assert main(["ci", "changes", "--base", "origin/main", "--project-dir", str(root)]) == ExitCode.RUNTIME
     assert "git knows no commit 'origin/main': fetch it first" in capsys.readouterr().err
+
+
+# --- which environments CI deploys, and in which order ------------------------------------------
+
+def _stack_files(root: Path, **deploy_after: str | None) -> Path:
+    """A platform project whose stacks deploy after the named ones (None: not deployed), with policy configs."""
+    (root / "policy" / "config").mkdir(parents=True)
+    (root / "Pulumi.yaml").write_text("name: floe-platform\nruntime: python\n")
+    for stack, after in deploy_after.items():
+        line = f"  floe:deployAfter: {after}\n" if after else ""
+        (root / f"Pulumi.{stack}.yaml").write_text(f"config:\n  floe:platformFile: {stack}.yaml\n{line}")
+        (root / "policy" / "config" / f"{stack}.json").write_text('{"all": "mandatory"}\n')
+    return root
+
+
+def test_ci_environments_prints_the_deploy_order_of_the_stack_files(tmp_path: Path, capsys):
+    root = _stack_files(tmp_path, local=None, prod="staging", dev="main", staging="dev", qa="dev")
+    assert main(["ci", "environments", "--project-dir", str(root)]) == 0
+    # Each after the one it names; two after the same one by name.
+    assert capsys.readouterr().out == 'stacks=["dev", "qa", "staging", "prod"]\n'
+
+
+@pytest.mark.parametrize(("deploy_after", "message"), [
+    ({"dev": "main", "prod": "stagin"}, "Pulumi.prod.yaml: floe:deployAfter is 'stagin', which CI does not deploy "
+                                        "(deployed: dev, prod); name one of those, or `main` to deploy prod first"),
+    ({"dev": "prod", "prod": "dev"}, "floe:deployAfter of dev, prod go round in a circle: one of them must follow a "
+                                     "deployed stack, or `main`"),
+])
+def test_a_deploy_order_that_cannot_be_followed_is_an_error(deploy_after: dict[str, str], message: str,
+                                                            tmp_path: Path, capsys):
+    root = _stack_files(tmp_path, **deploy_after)
+    assert main(["ci", "environments", "--project-dir", str(root)]) == ExitCode.INVALID
+    assert capsys.readouterr().err == f"error: {message}\n"
+
+
+def test_a_deployed_stack_without_its_policy_config_is_an_error(tmp_path: Path, capsys):
+    root = _stack_files(tmp_path, dev="main")
+    (root / "policy" / "config" / "dev.json").unlink()
+    assert main(["ci", "environments", "--project-dir", str(root)]) == ExitCode.INVALID
+    assert capsys.readouterr().err.startswith("error: CI deploys stack 'dev' with the guardrails' configuration "
+                                              "policy/config/dev.json, which does not exist: create it")
+
+
+def test_ci_changes_deployed_leaves_out_the_stacks_ci_does_not_deploy(capsys):
+    assert main(["ci", "changes", "--all", "--deployed", "--project-dir", str(REPO), "--json"]) == 0
+    changes = json.loads(capsys.readouterr().out)
+    assert changes["platform"] == ["dev", "prod"]
+    assert [(t["stack"], t["platform"]) for t in changes["tables"]] == [
+        ("dev", "demo/platform/platform.dev.yaml"), ("prod", "demo/platform/platform.prod.yaml")]
+
+
+# --- the offline check of a pull request, run as the workflow runs it -----------------------------
+
+FIXTURE_PLATFORM = """\
+version: "1.2.0"
+deployment:
+  environment: dev
+  name: floe
+  namespace: floe-dev
+  services:
+    object_storage: {deploy: true}
+    catalog: {management_url: "https://polaris.dev.floe.example.com"}
+    tracing: {deploy: false}
+    lineage: {deploy: false}
+    orchestration: {deploy: false}
+    semantic: {deploy: false}
+  tenants:
+    sales: {writes: [bronze], reads: [bronze], public_key: VWc1jS1sCH/WYqQ5E1DGvr5z260+3hF7oE/+/wCFqwg=}
+storage:
+  bronze: &minio
+    type: s3
+    endpoint: http://floe-minio.floe-dev.svc.cluster.local:9000
+    bucket: floe-dev-bronze
+    path_style_access: true
+    credentials: {mode: static, secret_ref: floe-s3-credentials}
+  default: {<<: *minio, bucket: floe-dev-platform}
+layers:
+  bronze: {name: bronze, storage_ref: bronze, namespace: lakehouse.bronze}
+catalogs:
+  default:
+    type: polaris
+    uri: http://floe-polaris.floe-dev.svc.cluster.local:8181/api/catalog
+    warehouse: lakehouse
+    credentials:
+      mode: oauth2
+      client_id: {secret_ref: floe-polaris-root-client-id}
+      client_secret: {secret_ref: floe-polaris-root-client-secret}
+      scope: PRINCIPAL_ROLE:ALL
+compute:
+  default: {type: duckdb, properties: {path: ":memory:"}}
+"""
+FIXTURE_PIPELINE = """\
+name: sales
+version: "1.0.0"
+tables:
+  - name: orders
+    layer: bronze
+    doc: Orders as received
+    columns:
+      - {name: order_id, type: long, required: true}
+      - {name: amount, type: double}
+"""
+GIT = ["-c", "user.name=t", "-c", "user.email=t@example.com"]
+
+
+def _git(root: Path, *args: str) -> None:
+    subprocess.run(["git", "-C", str(root), *GIT, *args], check=True, capture_output=True, timeout=60)
+
+
+@pytest.fixture(scope="module")
+def base_repository(tmp_path_factory) -> Path:
+    """The base branch of a small repository: the platform project with a `dev` environment CI deploys, one
+    pipeline on it, the policy config, and this repository's offline check script."""
+    root = tmp_path_factory.mktemp("offline-check") / "origin"
+    for name in ("Pulumi.yaml", "__main__.py"):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(REPO / name, root / name)
+    (root / "Pulumi.dev.yaml").write_text("config:\n  floe:platformFile: platform/platform.yaml\n"
+                                          "  floe:deployAfter: main\n")
+    (root / "platform").mkdir()
+    (root / "platform" / "platform.yaml").write_text(FIXTURE_PLATFORM)
+    (root / "policy" / "config").mkdir(parents=True)
+    (root / "policy" / "config" / "dev.json").write_text('{"all": "mandatory"}\n')
+    (root / "sales").mkdir()
+    (root / "sales" / "floe.yaml").write_text(FIXTURE_PIPELINE)
+    (root / "sales" / "Pulumi.yaml").write_text("name: sales\nruntime: python\n")
+    shutil.copy(DEMO_PIPELINE.parent / "__main__.py", root / "sales" / "__main__.py")
+    (root / "sales" / "Pulumi.dev.yaml").write_text("config: {}\n")
+    (root / ".github" / "scripts").mkdir(parents=True)
+    shutil.copy(REPO / ".github" / "scripts" / "offline-check.sh", root / ".github" / "scripts")
+    (root / "requirements.txt").write_text("# the tests install nothing: each checkout gets .venv/bin/floe-infra\n")
+    _git(root, "init", "-q", "-b", "main")
+    _git(root, "add", "-A")
+    _git(root, "commit", "-qm", "base")
+    return root
+
+
+def _checkout(origin: Path, path: Path) -> None:
+    """A checkout of `origin`, with floe-infra in its .venv as the workflow's install leaves it (this one)."""
+    subprocess.run(["git", "clone", "-q", str(origin), str(path)], check=True, capture_output=True, timeout=60)
+    (path / ".venv" / "bin").mkdir(parents=True)
+    floe_infra = path / ".venv" / "bin" / "floe-infra"
+    floe_infra.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m floe_infra "$@"\n')
+    floe_infra.chmod(0o755)
+
+
+def offline_check(origin: Path, work: Path, change: dict[str, tuple[str, str]],
+                  labels: tuple[str, ...] = ()) -> tuple[int, str]:
+    """Run the offline job's check step, as GitHub runs it, on base and on head = base + `change`
+    ({file: (old, new)}); its exit status and the PR comment it wrote."""
+    work.mkdir()
+    _checkout(origin, work / "base")
+    _checkout(origin, work / "head")
+    for name, (old, new) in change.items():
+        path = work / "head" / name
+        assert old in path.read_text(), name
+        path.write_text(path.read_text().replace(old, new))
+    _git(work / "head", "commit", "-qam", "the pull request")
+    [step] = [s for s in jobs(load(REPO / ".github/workflows/preview.yml"))["offline"]["steps"]
+              if s.get("name") == "Offline check of base and head"]
+    assert step["env"] == {"PR_LABELS": "${{ toJSON(github.event.pull_request.labels.*.name) }}"}
+    summary = work / "summary.md"
+    env = {**os.environ, "PR_LABELS": json.dumps(list(labels), indent=2), "GITHUB_STEP_SUMMARY": str(summary)}
+    result = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]], cwd=work,
+                            env=env, capture_output=True, text=True, timeout=600, check=False)
+    comment = (work / "offline-diff.md").read_text()
+    assert summary.read_text() == comment, "the job summary is the comment"
+    assert {p.name for p in (work / "preview" / "head").iterdir()} >= {"dev.status", "dev.err", "dev.txt"}
+    return result.returncode, comment
+
+
+BUCKET_RENAME = {"platform/platform.yaml": ("bucket: floe-dev-bronze", "bucket: floe-dev-raw")}
+
+
+FAILS = "**✗ fails (exit {})**"
+HEAD_FAILS = "- `dev`: the offline preview fails on head (exit 2); it passes on base:"
+CATALOG = 'catalog: {management_url: "https://polaris.dev.floe.example.com"'
+# case: (change, PR labels, exit status, what the PR comment says)
+CASES = {
+    "harmless change": ({"sales/floe.yaml": ("doc: Orders as received", "doc: Orders, as received")}, (),
+                        ExitCode.OK, ["**✓ passes**", "### `sales/dev`: 0 to add, 2 to change, 0 to delete",
+                                      "`inputs.table.doc`: `Orders as received` → `Orders, as received`"]),
+    "broken floe.yaml": ({"sales/floe.yaml": ("type: double", "type: dubble")}, (),
+                         ExitCode.INVALID, [FAILS.format(2), HEAD_FAILS,
+                                            "sales/floe.yaml:9:30: tables[0].columns[1].type: 'dubble' is not an "
+                                            "Iceberg type"]),
+    "broken platform.yaml": ({"platform/platform.yaml": ("namespace: floe-dev", "namespace: Floe_Dev")}, (),
+                             ExitCode.INVALID, [FAILS.format(2), HEAD_FAILS,
+                                                "platform/platform.yaml:5:14: deployment.namespace: "]),
+    "guardrail failure": ({"platform/platform.yaml": (CATALOG + "}", CATALOG + ", image_tag: latest}")}, (),
+                          ExitCode.GUARDRAIL, [FAILS.format(3), "- `dev`: 2 mandatory guardrail failures on head, none "
+                                               "of them on base: `no-latest-images` on `kubernetes:batch/v1:Job` "
+                                               "**floe-catalog-bootstrap**: image apache/polaris-admin-tool:latest "
+                                               "uses the mutable tag latest; `no-latest-images` on "
+                                               "`kubernetes:helm.sh/v3:Release` **floe-catalog-polaris**"]),
+    "risky change without acceptance": (
+        BUCKET_RENAME, ("documentation",), ExitCode.REFUSED,
+        [FAILS.format(4), "- 6 risky changes (below, under **Risky**): each can lose data or leave it behind. When "
+         "intended, a maintainer adds the label `accept-risky-changes` to this pull request",
+         "- **floe-storage-minio**: no longer creates bucket floe-dev-bronze"]),
+    "risky change accepted": (
+        BUCKET_RENAME, ("documentation", "accept-risky-changes"), ExitCode.OK,
+        ["**✓ passes**", "- 6 risky changes (below) accepted with the label `accept-risky-changes`",
+         "- **floe-storage-minio**: no longer creates bucket floe-dev-bronze"]),
+}
+
+
+@pytest.mark.heavy
+@pytest.mark.parametrize("case", list(CASES))
+def test_the_offline_check_fails_a_pull_request_that_breaks_what_base_passes(case: str, base_repository: Path,
+                                                                               tmp_path: Path):
+    change, labels, status, says = CASES[case]
+    code, comment = offline_check(base_repository, tmp_path / "work", change, labels)
+    assert code == status, f"{case}:\n{comment}"
+    for text in says:
+        assert text in comment, f"{case}: {text!r} not in\n{comment}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import difflib
 import hashlib
 import json
 import runpy
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pulumi
 import yaml
 from nacl.public import PrivateKey
 
@@ -27,7 +29,7 @@ from floe_infra.errors import FloeError
 from floe_infra.guardrails import SECRET, Enforcement, GuardedResource, StackFacts, Violation, evaluate, infer_facts
 from floe_infra.iceberg.plan import TablePlan
 from floe_infra.iceberg.resource import declared_plan
-from floe_infra.pipeline.credentials import TENANT_KEY
+from floe_infra.pipeline.credentials import TENANT_KEY, TenantKeyError
 from floe_infra.preview.runtime import (
     ORGANIZATION,
     ProgramRun,
@@ -119,8 +121,12 @@ def stack_config(project_dir: Path, stack: str) -> tuple[dict[str, str], list[st
     """
     path = project_dir / f"Pulumi.{stack}.yaml"
     if not path.is_file():
-        raise PreviewError(f"{path} does not exist: {project_dir} has no stack '{stack}' "
-                           f"(stacks: {', '.join(project_stacks(project_dir)) or 'none'}); create it with "
+        stacks = project_stacks(project_dir)
+        known = f"{project_dir} has no stack '{stack}' (stacks: {', '.join(stacks) or 'none'})"
+        if close := difflib.get_close_matches(stack, stacks, n=1):
+            raise PreviewError(f"{path} does not exist: {known}; did you mean `{close[0]}`?")
+        raise PreviewError(f"{path} does not exist: {known}; a new environment gets its stack files with "
+                           f"`floe-infra new-environment {stack}` (docs/ci.md), a single project with "
                            f"`pulumi stack init {stack}` in that directory")
     raw = (_read_yaml(path) or {}).get("config") or {}
     if not isinstance(raw, dict):
@@ -205,9 +211,19 @@ def preview_pipeline(pipeline_file: Path, stack: str, contract: Mapping[str, Any
         config.setdefault("floe:pipelineFile", pipeline_file.name)
     reference = config.get("floe:platformStack") or f"{ORGANIZATION}/{PLATFORM_PROJECT}/{stack}"
     project = project_name(project_dir)
-    run = run_program(_program(project_dir), project=project, stack=stack, root_directory=project_dir,
-                      config=config, secret_keys=secrets,
-                      stack_references={reference: ({CONTRACT_OUTPUT: dict(contract)}, [])})
+    try:
+        run = run_program(_program(project_dir), project=project, stack=stack, root_directory=project_dir,
+                          config=config, secret_keys=secrets,
+                          stack_references={reference: ({CONTRACT_OUTPUT: dict(contract)}, [])})
+    except pulumi.RunError as exc:
+        if isinstance(exc.__context__, TenantKeyError) and TENANT_KEY not in config:
+            raise PreviewError(
+                f"{project_dir / f'Pulumi.{stack}.yaml'} sets no {TENANT_KEY}, and a pipeline stack is its tenant "
+                "only with the tenant's private key. Previewing what CI deploys (its deploy job sets the key from "
+                f"the pipeline's GitHub environment, docs/ci.md): add `--assume-secret {TENANT_KEY}`. Deploying "
+                f"from this stack file: `pulumi config set --secret {TENANT_KEY} \"$(cat tenant.key)\"` in "
+                f"{project_dir}") from None
+        raise
     return StackPreview(project, stack, "pipeline", run, _check(run, overrides), _tables(run))
 
 
@@ -242,6 +258,12 @@ def offline_preview(platform_dir: Path | None, stack: str, pipeline_files: Seque
     if contract is None:
         if platform_dir is None:
             raise PreviewError("give the platform project or a contract to preview the pipelines on")
+        if (platform_dir / "floe.yaml").is_file():
+            raise PreviewError(f"{platform_dir} is a pipeline project (floe.yaml beside Pulumi.yaml), not the "
+                               "platform project: preview the pipeline on the platform's contract with `--contract "
+                               "contract.json` (`pulumi stack output contract --json` of the deployed platform "
+                               "stack, or `floe-infra contract export --platform platform.yaml`), or name the "
+                               "platform project with `--project-dir`")
         platform = preview_platform(platform_dir, stack, overrides)
         contract = platform.run.outputs.get(CONTRACT_OUTPUT)
         if not isinstance(contract, dict):

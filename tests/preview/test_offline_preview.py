@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+import shlex
 import shutil
 from pathlib import Path
 
@@ -78,8 +79,18 @@ def test_the_text_report_shows_the_tree_guardrails_and_table_plans():
     assert "floe-platform/local (platform): " in text
     assert "      + kubernetes:helm.sh/v3:Release floe-catalog-polaris  floe/floe-polaris: chart polaris 1.7.0" in text
     assert "guardrails: all passed on ecommerce-analytics/local" in text
+    # A warm demo's tables exist in the embedded catalog: the preview says what it plans against.
+    assert ("Iceberg tables of ecommerce-analytics/local, planned against an empty catalog (a new stack; "
+            "`floe-infra tables plan` compares with a live or the embedded catalog):") in text
     assert re.search(r"^\+ +bronze\.ecommerce_analytics\.orders +create +8$", text, flags=re.MULTILINE)
     assert "    add partition field month(ordered_at)" in text
+
+
+def test_the_resource_count_the_docs_quote_is_the_previews():
+    platform = demo()[0]
+    text = " ".join((REPO / "docs" / "operations.md").read_text().split())
+    assert f"the demo platform's {len(platform.run.resources)} resources, as `floe-infra preview --stack local` " \
+           "counts them" in text
 
 
 def test_the_dot_graph_has_every_resource_and_its_edges():
@@ -260,10 +271,15 @@ def test_diff_exit_code_flags_risky_changes(tmp_path: Path, capsys):
 
 # --- previews fail where a real preview would ------------------------------------------------------
 
-def test_a_pipeline_stack_without_its_tenant_key_fails_as_pulumi_preview_would(capsys):
+def test_a_pipeline_stack_without_its_tenant_key_fails_and_suggests_assuming_what_ci_sets(capsys):
     code = main(["preview", "--stack", "local", "--project-dir", str(REPO), "--pipeline", str(DEMO_PIPELINE)])
     assert code == ExitCode.INVALID
-    assert "error: floe:tenantKey is not set" in capsys.readouterr().err
+    stack_file = DEMO_PIPELINE.parent / "Pulumi.local.yaml"
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"error: {stack_file} sets no floe:tenantKey, and a pipeline stack is its tenant only with the tenant's "
+        "private key. Previewing what CI deploys (its deploy job sets the key from the pipeline's GitHub "
+        "environment, docs/ci.md): add `--assume-secret floe:tenantKey`. Deploying from this stack file: "
+        f"`pulumi config set --secret floe:tenantKey \"$(cat tenant.key)\"` in {DEMO_PIPELINE.parent}")
 
 
 def test_a_tenant_key_in_plain_text_fails_as_pulumi_preview_would(tmp_path: Path, capsys):
@@ -302,8 +318,37 @@ def test_a_stack_file_with_the_encrypted_tenant_key_previews(tmp_path: Path, cap
 def test_a_stack_without_its_file_is_named_not_blamed_on_config(capsys):
     assert main(["preview", "--stack", "staging", "--project-dir", str(REPO)]) == ExitCode.INVALID
     err = capsys.readouterr().err
-    assert f"Pulumi.staging.yaml does not exist: {REPO} has no stack 'staging' (stacks: dev, local, prod)" in err
-    assert "platformFile" not in err
+    assert err == (f"error: {REPO / 'Pulumi.staging.yaml'} does not exist: {REPO} has no stack 'staging' (stacks: "
+                   "dev, local, prod); a new environment gets its stack files with `floe-infra new-environment "
+                   "staging` (docs/ci.md), a single project with `pulumi stack init staging` in that directory\n")
+
+
+def test_a_misspelt_stack_gets_the_stack_it_resembles(tmp_path: Path, capsys):
+    project = _platform_project(tmp_path, "storage: {default: {bucket: floe-data}}\n")
+    (project / "Pulumi.staging.yaml").write_text("config:\n  floe:platformFile: platform.yaml\n")
+    assert main(["preview", "--stack", "stagin", "--project-dir", str(project)]) == ExitCode.INVALID
+    assert capsys.readouterr().err == (f"error: {project / 'Pulumi.stagin.yaml'} does not exist: {project} has no "
+                                       "stack 'stagin' (stacks: local, staging); did you mean `staging`?\n")
+
+
+def test_a_named_policy_config_that_does_not_exist_is_an_error(tmp_path: Path, capsys):
+    missing = tmp_path / "nonexistent.json"
+    assert main(["preview", "--stack", "local", "--project-dir", str(REPO), "--policy-config",
+                 str(missing)]) == ExitCode.INVALID
+    assert capsys.readouterr().err == (f"error: --policy-config {missing} does not exist: give the guardrails' "
+                                       "configuration of the stack (policy/config/<stack>.json, docs/ci.md), or "
+                                       "leave the option out to read that file\n")
+
+
+def test_a_pipeline_previewed_without_a_contract_is_told_to_pass_one(monkeypatch, capsys):
+    # A data team in its pipeline project, where the platform project is not.
+    monkeypatch.chdir(DEMO_PIPELINE.parent)
+    assert main(["preview", "--stack", "dev", "--pipeline", "floe.yaml", *ASSUME]) == ExitCode.INVALID
+    assert capsys.readouterr().err == (
+        "error: . is a pipeline project (floe.yaml beside Pulumi.yaml), not the platform project: preview the "
+        "pipeline on the platform's contract with `--contract contract.json` (`pulumi stack output contract --json` "
+        "of the deployed platform stack, or `floe-infra contract export --platform platform.yaml`), or name the "
+        "platform project with `--project-dir`\n")
 
 
 def test_a_data_team_previews_its_pipeline_on_a_contract_file(tmp_path: Path, capsys):
@@ -350,3 +395,42 @@ def test_two_resources_with_one_urn_stop_any_preview_as_the_engine_would(tmp_pat
                 r"urn:pulumi:local::p::pulumi:pulumi:Stack\$kubernetes:core/v1:ConfigMap::twice")
     with pytest.raises(DuplicateResourceError, match=expected):
         run_program(program, project="p", stack="local", root_directory=tmp_path)
+
+
+# --- the documented commands run as written ---------------------------------------------------------
+
+def _documented(doc: str, starting: str) -> list[str]:
+    """The command of `doc` starting with `starting`, its continuation lines joined, its comment cut."""
+    text = (REPO / "docs" / doc).read_text().replace("\\\n", " ")
+    [line] = [line for line in text.splitlines() if line.strip().startswith(starting)]
+    return shlex.split(line.split("#", 1)[0])[1:]
+
+
+def _scratch_repository(tmp_path: Path) -> Path:
+    root = tmp_path / "repo"
+    shutil.copytree(REPO / "demo", root / "demo", ignore=shutil.ignore_patterns("__pycache__", ".floe", "target"))
+    shutil.copytree(REPO / "policy" / "config", root / "policy" / "config")
+    for path in [REPO / "Pulumi.yaml", REPO / "__main__.py", *REPO.glob("Pulumi.*.yaml")]:
+        shutil.copy(path, root / path.name)
+    return root
+
+
+def test_the_local_preview_of_docs_ci_runs_as_written(tmp_path: Path, monkeypatch, capsys):
+    monkeypatch.chdir(_scratch_repository(tmp_path))
+    command = _documented("ci.md", "floe-infra preview --offline --stack dev --pipeline demo/data_engineering")
+    assert "--assume-secret" in command
+    assert main(command) == 0
+    assert main(_documented("ci.md", "floe-infra diff dev.json dev.json")) == 0
+    assert "### `floe-platform/dev`: 0 to add, 0 to change, 0 to delete" in capsys.readouterr().out
+    assert Path("dev.dot").read_text().startswith("digraph floe {")
+
+
+def test_the_contract_preview_of_docs_pipeline_stack_runs_as_written(tmp_path: Path, monkeypatch, capsys):
+    pipeline = pipeline_copy(tmp_path)
+    monkeypatch.chdir(pipeline.parent)
+    assert main(["contract", "export", "--platform", str(DEMO_PLATFORM.with_name("platform.dev.yaml")), "--out",
+                 "contract.json"]) == 0
+    text = " ".join((REPO / "docs" / "pipeline-stack.md").read_text().split())
+    [command] = re.findall(r"`floe-infra (preview --stack dev [^`]*)`", text)
+    assert main(command.split()) == 0
+    assert "guardrails: all passed on ecommerce-analytics/dev" in capsys.readouterr().out
