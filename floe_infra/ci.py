@@ -27,6 +27,8 @@ import yaml
 
 from floe_infra.errors import ExitCode, FloeError
 
+# The pull request label that accepts the risky changes of its offline check (floe_infra.preview.gate).
+RISK_LABEL = "accept-risky-changes"
 DEPLOY_AFTER = "floe:deployAfter"
 FIRST = "main"
 POLICY_CONFIG_DIR = PurePosixPath("policy", "config")

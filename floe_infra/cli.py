@@ -338,8 +338,7 @@ def _group(sub: Any, name: str, help_text: str, codes: set[ExitCode]) -> Any:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     from floe_infra.charts import CHART_CACHE
-    from floe_infra.ci import FIRST
-    from floe_infra.preview.gate import RISK_LABEL
+    from floe_infra.ci import FIRST, RISK_LABEL
 
     parser = argparse.ArgumentParser(prog="floe-infra", description="The floe lakehouse platform as Pulumi code.",
                                      epilog=exit_codes_help(set(ExitCode)), formatter_class=_Formatter)

@@ -141,6 +141,13 @@ def test_tables_plan_help_is_the_help_of_plan(capsys):
     assert "exit codes:" in out
 
 
+def test_the_parser_imports_neither_pulumi_nor_pyiceberg_so_help_answers_at_once():
+    code = ("import sys, floe_infra.cli as cli; cli.build_parser(); "
+            "print([m for m in ('pulumi', 'pyiceberg') if m in sys.modules])")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert result.stdout == "[]\n"
+
+
 def _exit_codes_in_help(*command: str) -> list[int]:
     import contextlib
     import io

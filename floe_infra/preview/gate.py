@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from floe_infra.ci import RISK_LABEL
 from floe_infra.errors import ExitCode, FloeError
 from floe_infra.preview.diff import DiffResult, PreviewDiffError, compare, load_document, markdown
 
-RISK_LABEL = "accept-risky-changes"
 MAX_ERROR_LINES = 40
 # GitHub refuses comments over 65,536 characters.
 MAX_MARKDOWN = 60_000
