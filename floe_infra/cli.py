@@ -281,10 +281,12 @@ def _new_environment(args: argparse.Namespace) -> int:
     from floe_infra.environments import new_environment, next_steps
 
     result = new_environment(args.project_dir, args.name, args.platform, args.after)
-    for verb, paths in (("wrote  ", result.written), ("updated", result.updated), ("kept   ", result.kept)):
-        for path in paths:
-            detail = f" (deployed after {result.name} now)" if verb == "updated" else " (exists)" * (verb == "kept   ")
-            print(f"{verb} {path}{detail}")
+    for path in result.written:
+        print(f"wrote   {path}")
+    for path in result.updated:
+        print(f"updated {path} (deployed after {result.name} now)")
+    for path in result.kept:
+        print(f"kept    {path} (exists)")
     print("\nnext steps:")
     for number, step in enumerate(next_steps(result, args.project_dir), 1):
         print(f"  {number}. {step}")
