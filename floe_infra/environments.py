@@ -179,7 +179,8 @@ def next_steps(result: EnvironmentResult, root: Path) -> list[str]:
     """What a person does next, in order."""
     name = result.name
     dirs = ", ".join(str(root / p.dir) for p in result.pipelines)
-    steps = [f"create the stacks: `pulumi stack init {name}` in {root}" + (f" and in {dirs}" if dirs else "")
+    steps = [f"create the stacks: `pulumi stack init {name}` in {root} (the platform project)"
+             + (f" and in {dirs}" if dirs else "")
              + " (it keeps the stack files, adding its secrets provider's settings)"]
     steps += [f"in {directory}: `pulumi config set {'' if key == 'floe:image' else '--secret '}{key} ...`"
               + (" (the pipeline's image)" if key == "floe:image" else " (encrypted for another stack: not copied)")
