@@ -74,6 +74,10 @@ class CatalogError(FloeError):
     exit_code = ExitCode.RUNTIME
 
 
+class CatalogCredentialError(CatalogError):
+    """Raised when a catalog refuses the credential itself (unknown client, wrong or revoked secret)."""
+
+
 class CatalogUnreachableError(CatalogError):
     """Raised when a catalog endpoint cannot be reached at all (DNS, connection refused, timeout)."""
 

@@ -9,6 +9,8 @@ import pkgutil
 
 import floe_infra
 from floe_infra.config.credential_scan import credential_key
+from floe_infra.http import DEFAULT_POLICY
+from floe_infra.iceberg.auth import client_credentials_auth
 from floe_infra.iceberg.catalogs import CatalogTarget
 from floe_infra.polaris.client import PolarisConnection
 
@@ -43,3 +45,11 @@ def test_the_catalog_target_and_connection_reprs_hold_no_secret():
     secret = "pol-fake-test-only-secret"
     assert secret not in repr(CatalogTarget("https://polaris/api/catalog", "lakehouse", f"sales:{secret}", "s"))
     assert secret not in repr(PolarisConnection(url="https://polaris", client_id="root", client_secret=secret))
+
+
+def test_the_catalog_auth_property_holds_no_secret_in_its_repr():
+    """pyiceberg keeps its `auth` property in the catalog's properties, which tracebacks may show."""
+    secret = "pol-fake-test-only-secret"
+    auth = client_credentials_auth("https://polaris/api/catalog", f"sales:{secret}", "PRINCIPAL_ROLE:x", DEFAULT_POLICY)
+    assert secret not in repr(auth)
+    assert "https://polaris/api/catalog/v1/oauth/tokens" in repr(auth)

@@ -7,6 +7,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -121,6 +122,24 @@ def test_a_failing_catalog_exits_1_with_one_line_naming_it_and_no_traceback(here
     assert "Traceback" not in err
     rest.faults.clear()
     assert tables("apply", floe_yaml(here, ORDERS), "--catalog-uri", rest.url) == ExitCode.OK
+
+
+def test_a_credential_and_a_token_endpoint_that_never_answers_exit_1_in_bounded_time(here, monkeypatch, capsys):
+    """The issue's report: `FLOE_CATALOG_CREDENTIAL=id:secret tables plan --catalog-uri` against a server that
+    accepts connections and never answers waited forever in the token request."""
+    monkeypatch.setattr(tables_cli, "open_catalog", partial(open_catalog, policy=SHORT))
+    monkeypatch.setenv(tables_cli.CREDENTIAL_ENV, "floe-client:a-fake-client-secret-for-tests")
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # the kernel accepts; nobody ever reads or answers
+        uri = f"http://127.0.0.1:{silent.getsockname()[1]}/api/catalog"
+        started = time.monotonic()
+        code = tables("plan", floe_yaml(here, ORDERS), "--catalog-uri", uri)
+        seconds = time.monotonic() - started
+    err = capsys.readouterr().err
+    assert code == ExitCode.RUNTIME
+    assert re.fullmatch(rf"error: get a token from the catalog: {re.escape(uri)}/v1/oauth/tokens accepted the "
+                        r"connection but sent no answer within 0\.5 s; the server is stuck or overloaded: try again "
+                        r"later\n", err), err
+    assert seconds < 10
 
 
 def test_two_applies_at_once_on_the_embedded_catalog_both_succeed(here, monkeypatch):

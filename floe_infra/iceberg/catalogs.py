@@ -3,7 +3,8 @@
 The embedded catalog (pyiceberg SqlCatalog, SQLite + a local warehouse under `.floe/`) lets a data
 engineer try tables on a laptop with nothing running; writers of one embedded catalog take turns
 through a file lock next to it (`exclusive`). A REST catalog is reached with a timeout on every
-request and bounded retries (`floe_infra.http`); its commits are optimistic, checked by the
+request, the token request included (`floe_infra.iceberg.auth`), and bounded retries
+(`floe_infra.http`); its commits are optimistic, checked by the
 server and retried by the engine. A REST catalog that cannot be reached is a typed error naming
 its URI: floe-infra never falls back to the embedded catalog silently.
 """
@@ -24,6 +25,7 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait
 
 from floe_infra.errors import ConcurrentChangeError, DependencyMissingError
 from floe_infra.http import DEFAULT_POLICY, HttpPolicy, mount_policy
+from floe_infra.iceberg.auth import client_credentials_auth
 from floe_infra.iceberg.failures import catalog_errors
 
 EMBEDDED_DIR = ".floe"
@@ -100,9 +102,8 @@ def open_catalog(target: CatalogTarget, name: str = "floe", policy: HttpPolicy =
                     return SqlCatalog(name, uri=target.uri, warehouse=target.warehouse)
     props: dict[str, Any] = {"uri": target.uri, "warehouse": target.warehouse}
     if target.credential:
-        props["credential"] = target.credential
-    if target.scope:
-        props["scope"] = target.scope
+        # Not pyiceberg's legacy `credential`: its token request has no timeout (see floe_infra.iceberg.auth).
+        props["auth"] = client_credentials_auth(target.uri, target.credential, target.scope, policy)
     # The constructor talks to the server (config and token requests): errors name the URI only.
     with catalog_errors(target.uri, "connect to the catalog", policy):
         return BoundedRestCatalog(name, policy, **props)

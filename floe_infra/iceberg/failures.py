@@ -30,14 +30,14 @@ from pyiceberg.exceptions import (
 
 from floe_infra.errors import (
     CatalogBusyError,
+    CatalogCredentialError,
     CatalogError,
     CatalogResponseError,
     CommitStateUnknownError,
     FloeError,
 )
 from floe_infra.http import DEFAULT_POLICY, HttpPolicy, transport_error
-
-UNREACHABLE_HINT = "check the catalog URI (--catalog-uri, or the platform's catalog deploy_uri) and the network"
+from floe_infra.iceberg.auth import CREDENTIAL_HINT, UNREACHABLE_HINT
 
 
 def catalog_uri(catalog: Catalog) -> str:
@@ -60,9 +60,11 @@ def translate(exc: BaseException, *, uri: str, operation: str,
     if isinstance(exc, TooManyRequestsError | ServiceUnavailableError | ServerError):
         return CatalogBusyError(f"{where} is overloaded or unavailable ({exc}), also after the retries that are "
                                 "safe; try again later")
-    if isinstance(exc, UnauthorizedError | ForbiddenError | OAuthError | AuthorizationExpiredError):
-        return CatalogError(f"{where} refused the credential or the permission ({exc}); check "
-                            "$FLOE_CATALOG_CREDENTIAL and the pipeline's grants in the platform")
+    if isinstance(exc, UnauthorizedError | OAuthError | AuthorizationExpiredError):
+        return CatalogCredentialError(f"{where} refused the credential ({exc}); {CREDENTIAL_HINT}")
+    if isinstance(exc, ForbiddenError):
+        return CatalogError(f"{where} refused the permission ({exc}); check the pipeline's grants in the platform "
+                            "(deployment.tenants.<pipeline>.writes and reads)")
     if isinstance(exc, pydantic.ValidationError | json.JSONDecodeError):
         return CatalogResponseError(
             f"{where} sent an answer that is not the Iceberg REST JSON expected (cut short, or not JSON: "

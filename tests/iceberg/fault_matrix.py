@@ -4,7 +4,8 @@ Shared by the fault tests (short timeouts) and `benchmarks/bench_table_faults.py
 policy, to report the time to fail a user sees). Every case starts from a table holding rows,
 applies a change (qty int -> long: a plan, a load and a commit) with the fault injected, then
 removes what is left of the fault and applies again: the rerun must converge (the plan is
-unchanged afterwards) with every row and the table's identity kept.
+unchanged afterwards) with every row and the table's identity kept. Cases with a credential run
+against a catalog that is its own OAuth2 server, as Polaris is: every request needs a token.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import pyarrow as pa
 
 from floe_infra.errors import (
     CatalogBusyError,
+    CatalogCredentialError,
     CatalogResponseError,
     CatalogTimeoutError,
     CatalogUnreachableError,
@@ -32,6 +34,8 @@ from tests.loopback import FAST, Fault
 
 TABLE = "/v1/namespaces/bronze.sales/tables/orders"
 LOAD, COMMIT = f"GET {TABLE}", f"POST {TABLE}"
+TOKEN = "POST /v1/oauth/tokens"
+CLIENT, SECRET = "floe-client", "a-fake-client-secret-for-tests"
 ROWS = 3
 BEFORE = table(columns=[{"name": "id", "type": "long", "required": True}, {"name": "qty", "type": "int"}])
 AFTER = table(columns=[{"name": "id", "type": "long", "required": True}, {"name": "qty", "type": "long"}])
@@ -39,12 +43,14 @@ AFTER = table(columns=[{"name": "id", "type": "long", "required": True}, {"name"
 
 @dataclass(frozen=True)
 class Case:
-    """One fault: what is injected, and the outcome expected (`error` None: the apply succeeds)."""
+    """One fault: what is injected, and the outcome expected (`error` None: the apply succeeds); `credential`:
+    the catalog asks for a token and the apply sends one."""
 
     name: str
     faults: tuple[Fault, ...]
     error: type[FloeError] | None = None
     message: str = ""
+    credential: bool = False
 
 
 CASES = [
@@ -74,6 +80,17 @@ CASES = [
     Case("commit applied, then HTTP 500", (Fault(500, kind="after", match=COMMIT),)),
     Case("non-JSON answer (HTML page)", (Fault(kind="not_json", match=LOAD),), CatalogResponseError,
          r"sent an answer that is not the Iceberg REST JSON expected"),
+    Case("credential set: token endpoint never answers", (Fault(kind="hang", match=TOKEN),), CatalogTimeoutError,
+         r"get a token from the catalog: http://.*/v1/oauth/tokens accepted the connection but sent no answer within",
+         credential=True),
+    Case("credential set: token refused (HTTP 401)", (Fault(401, match=TOKEN),), CatalogCredentialError,
+         r"get a token from the catalog: http://.*/v1/oauth/tokens refused the credential \(HTTP 401: injected 401\)",
+         credential=True),
+    Case("credential set: 429 on the token, Retry-After: 1", (Fault(429, {"Retry-After": "1"}, match=TOKEN),),
+         credential=True),
+    Case("credential set: 429 on every token request", (Fault(429, match=TOKEN),) * 5, CatalogBusyError,
+         r"get a token from the catalog: http://.*/v1/oauth/tokens is overloaded or unavailable \(HTTP 429",
+         credential=True),
 ]
 
 
@@ -87,9 +104,15 @@ class Outcome:
     rows_kept: bool
 
 
-def prepare(server: RestCatalogServer) -> str:
+def target(server: RestCatalogServer, case: Case) -> CatalogTarget:
+    """The catalog as the apply reaches it: with the credential when the case has one."""
+    return CatalogTarget(uri=server.url, warehouse="lakehouse", credential=f"{CLIENT}:{SECRET}" if case.credential
+                         else None)
+
+
+def prepare(server: RestCatalogServer, case: Case) -> str:
     """The table as it was before: created, holding rows; returns its uuid."""
-    catalog = open_catalog(CatalogTarget(uri=server.url, warehouse="lakehouse"), policy=FAST)
+    catalog = open_catalog(target(server, case), policy=FAST)
     catalog.create_namespace(NAMESPACE[:1])
     catalog.create_namespace(NAMESPACE)
     apply_tables(catalog, [BEFORE], create_namespaces=False)
@@ -100,21 +123,21 @@ def prepare(server: RestCatalogServer) -> str:
 
 def run_case(root: Path, case: Case, policy: HttpPolicy) -> Outcome:
     """Prepare, apply with the fault, then rerun without it; the server is stopped in every case."""
-    server = RestCatalogServer(root)
+    server = RestCatalogServer(root, credentials={CLIENT: SECRET} if case.credential else None)
     server.start()
     try:
-        uuid = prepare(server)
+        uuid = prepare(server, case)
         server.faults += list(case.faults)
         started = time.monotonic()
         error = None
         try:
-            catalog = open_catalog(CatalogTarget(uri=server.url, warehouse="lakehouse"), policy=policy)
+            catalog = open_catalog(target(server, case), policy=policy)
             apply_tables(catalog, [AFTER], create_namespaces=False)
         except FloeError as exc:
             error = exc
         seconds = time.monotonic() - started
         server.faults.clear()
-        catalog = open_catalog(CatalogTarget(uri=server.url, warehouse="lakehouse"), policy=FAST)
+        catalog = open_catalog(target(server, case), policy=FAST)
         apply_tables(catalog, [AFTER], create_namespaces=False)
         converged = plan_tables(catalog, [AFTER], create_namespaces=False)[0].action is Action.UNCHANGED
         live = catalog.load_table((*NAMESPACE, "orders"))

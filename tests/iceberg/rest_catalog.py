@@ -3,7 +3,9 @@
 pyiceberg has no REST server. This one speaks the REST endpoints `floe-infra tables` uses
 (config, namespaces, tables: create, load, exists, commit, rename, drop) and does the work with a
 SqlCatalog on a temporary SQLite file and file:// warehouse, so commits are checked against their
-requirements exactly as a catalog does (a stale commit is a 409). Requests are served one at a
+requirements exactly as a catalog does (a stale commit is a 409). Given `credentials`, it is an
+OAuth2 server as well, as Polaris is: `POST /v1/oauth/tokens` (client credentials, form-encoded,
+RFC 6749 errors) issues tokens and every other request needs one. Requests are served one at a
 time; faults (`tests.loopback`) answer in place of the catalog or spoil its answer.
 """
 
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -32,6 +35,7 @@ from pyiceberg.table import CommitTableRequest, Table
 from tests.loopback import BEFORE, Fault, answer_instead, send, spoil_answer, take
 
 SEP = "\x1f"
+TOKEN_PATH = "/v1/oauth/tokens"
 
 
 class Reply(Exception):  # noqa: N818 - control flow inside the fake server, not an error of the product
@@ -51,8 +55,11 @@ def _table_result(table: Table) -> dict[str, Any]:
 class RestCatalogServer:
     """The catalog's state (a SqlCatalog) plus the HTTP server exposing it."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, credentials: dict[str, str] | None = None) -> None:
         root.mkdir(parents=True, exist_ok=True)
+        self.credentials = credentials
+        self.tokens: dict[str, str] = {}  # issued token -> client id
+        self.token_lifetime = 3600
         (root / "warehouse").mkdir(exist_ok=True)
         self.backing = SqlCatalog("backing", uri=f"sqlite:///{root / 'rest.db'}",
                                   warehouse=f"file://{root / 'warehouse'}")
@@ -107,6 +114,7 @@ class RestCatalogServer:
             fault = take(self.faults, call)
             if fault is None or fault.kind not in BEFORE:
                 try:
+                    self._authorize(parts.path, handler.headers.get("Authorization", ""))
                     reply = Reply(200, self._route(handler.command, parts.path, parts.query, raw))
                 except Reply as r:
                     reply = r
@@ -123,7 +131,25 @@ class RestCatalogServer:
         else:
             send(handler, status, payload)
 
+    def _authorize(self, path: str, header: str) -> None:
+        if self.credentials is not None and path != TOKEN_PATH and header.removeprefix("Bearer ") not in self.tokens:
+            raise error(401, "NotAuthorizedException", "the request carries no valid bearer token")
+
+    def _token(self, raw: bytes) -> Any:
+        form = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
+        if form.get("grant_type") != "client_credentials":
+            raise Reply(400, {"error": "unsupported_grant_type"})
+        client = form.get("client_id", "")
+        if (self.credentials or {}).get(client) != form.get("client_secret"):
+            raise Reply(401, {"error": "invalid_client", "error_description": "bad client credentials"})
+        token = secrets.token_hex(16)
+        self.tokens[token] = client
+        return {"access_token": token, "token_type": "bearer", "expires_in": self.token_lifetime,
+                "issued_token_type": "urn:ietf:params:oauth:token-type:access_token"}
+
     def _route(self, method: str, path: str, query: str, raw: bytes) -> Any:
+        if self.credentials is not None and f"{method} {path}" == f"POST {TOKEN_PATH}":
+            return self._token(raw)
         body = json.loads(raw) if raw else None
         params = {k: v[0] for k, v in parse_qs(query).items()}
         seg = r"([^/]+)"
