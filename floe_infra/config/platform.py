@@ -64,6 +64,18 @@ class PlatformConfig(FloeModel):
         return value
 
     @property
+    def management_url(self) -> str | None:
+        """Where the machine running `pulumi up` reaches Polaris' REST API: `management_url`, else the Polaris
+        NodePort on localhost when local access uses NodePorts; None when neither is known."""
+        catalog = self.deployment.services.catalog
+        if catalog.management_url:
+            return str(catalog.management_url).rstrip("/")
+        local = self.infrastructure.network.local_access
+        if local.enabled and local.access_type == "nodeport":
+            return f"http://localhost:{local.ports.polaris}"
+        return None
+
+    @property
     def s3_compute_logs(self) -> ComputeLogsConfig | None:
         """Dagster's S3 compute logs: platform.yaml's settings, or S3 on the `default` storage profile, or none."""
         logs = self.observability.compute_logs

@@ -28,7 +28,6 @@ from floe_infra.contract import (
     TenantContract,
 )
 from floe_infra.kube.helm import chart_version
-from floe_infra.platform.governance import management_url
 from floe_infra.platform.orchestration import dagster_names
 from floe_infra.platform.resources import resource_profile
 from floe_infra.platform.secrets import storage_credentials_secret
@@ -88,7 +87,7 @@ def build_contract(platform: PlatformConfig, topology: Topology) -> PlatformCont
         for name, profile in platform.storage.items()
     }
     catalog_uri = ep("catalog", "rest") or ""
-    admin_url = management_url(platform)
+    admin_url = platform.management_url
     catalogs = {}
     for name, profile in platform.catalogs.items():
         uri = catalog_uri if dep.services.catalog.deploy else (profile.uri if isinstance(profile.uri, str) else "")

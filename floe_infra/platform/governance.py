@@ -29,17 +29,6 @@ from floe_infra.topology import Provisioner, Topology, provisioner_of
 REALM = "POLARIS"
 
 
-def management_url(platform: PlatformConfig) -> str | None:
-    """Where the deploying machine reaches Polaris' REST API, or None when it cannot be known."""
-    catalog = platform.deployment.services.catalog
-    if catalog.management_url:
-        return catalog.management_url.rstrip("/")
-    local = platform.infrastructure.network.local_access
-    if local.enabled and local.access_type == "nodeport":
-        return f"http://localhost:{local.ports.polaris}"
-    return None
-
-
 def storage_config(platform: PlatformConfig, topology: Topology, warehouse: str,
                    allowed: list[str]) -> dict[str, Any]:
     """Polaris' storage configuration for a warehouse, from the storage profile of its first layer."""
@@ -98,13 +87,18 @@ class CatalogGovernance(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[args.polaris_ready]))
         self._credential = self.root.credential
         allow = args.platform.deployment.allow_table_deletion
+        # Catalogs and namespaces hold the tables: protected and retained where stateful objects are, so no
+        # change (a layer or the whole governance gone from the program) deletes them without `pulumi state
+        # unprotect`. Roles and principals are not: removing a tenant must revoke its access.
+        protect = args.platform.deployment.protect_stateful
+        stateful = pulumi.ResourceOptions(parent=self, protect=protect, retain_on_delete=protect)
         self.catalogs = {}
         for warehouse, spec in self.plan.catalogs.items():
             self.catalogs[warehouse] = Catalog(
                 f"{name}-catalog-{warehouse}", connection=self._connection, credential=self._credential,
                 catalog=warehouse, properties=spec.properties,
                 storage=storage_config(args.platform, args.topology, warehouse, list(spec.allowed_locations)),
-                allow_delete_with_tables=allow, opts=pulumi.ResourceOptions(parent=self))
+                allow_delete_with_tables=allow, opts=stateful)
         self.namespaces = {}
         for ns in self.plan.namespaces:
             dotted = ".".join(ns.levels)
@@ -113,8 +107,8 @@ class CatalogGovernance(pulumi.ComponentResource):
                 f"{name}-namespace-{ns.catalog}-{dotted}", connection=self._connection, credential=self._credential,
                 catalog=ns.catalog, namespace=list(ns.levels), properties=ns.properties,
                 allow_delete_with_tables=allow,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.catalogs[ns.catalog],
-                                                                     *([parent_ns] if parent_ns else [])]))
+                opts=pulumi.ResourceOptions.merge(stateful, pulumi.ResourceOptions(
+                    depends_on=[self.catalogs[ns.catalog], *([parent_ns] if parent_ns else [])])))
         # Polaris refuses a grant on a namespace that does not exist: each role waits for the namespaces of its grants.
         self.catalog_roles = {
             role.name: CatalogRole(

@@ -10,12 +10,13 @@ import pulumi
 
 from floe_infra.config.platform import PlatformConfig
 from floe_infra.contract import PlatformContract
+from floe_infra.errors import FloeError
 from floe_infra.kube.cluster import ClusterAccess
 from floe_infra.platform.access import LocalAccess
 from floe_infra.platform.catalog import CatalogServer, CatalogServerArgs
 from floe_infra.platform.database import Database, DatabaseArgs
 from floe_infra.platform.exports import build_contract
-from floe_infra.platform.governance import CatalogGovernance, GovernanceArgs, management_url
+from floe_infra.platform.governance import CatalogGovernance, GovernanceArgs
 from floe_infra.platform.kubernetes import KubernetesFoundation
 from floe_infra.platform.lineage import Lineage, LineageArgs
 from floe_infra.platform.orchestration import Orchestration, OrchestrationArgs
@@ -117,19 +118,30 @@ class FloePlatform(pulumi.ComponentResource):
 
     def _create_governance(self, name: str, args: PlatformArgs, namespace: pulumi.Input[str],
                            opts: pulumi.ResourceOptions) -> CatalogGovernance | None:
+        """Polaris' contents, managed through the management URL.
+
+        Raises:
+            FloeError: Outside `local`, when no management URL is known: declaring no governance would make the
+                next `pulumi up` of an existing stack delete every catalog, namespace, role and principal.
+        """
         if self.catalog is None:
             return None
-        url = management_url(args.platform)
+        platform = args.platform
+        url = platform.management_url
         if url is None:
-            pulumi.log.warn(
-                "catalog governance is skipped: Polaris' management API is not reachable from this machine by any "
-                "known address. Set deployment.services.catalog.management_url (ingress, private endpoint or a "
-                "port-forward) or enable NodePort local access; tenants get no catalog credentials until then.",
-                resource=self)
+            reach = ("Polaris' management API is not reachable from this machine by any known address: set "
+                     "deployment.services.catalog.management_url (an ingress, a private endpoint or a `kubectl "
+                     "port-forward`)")
+            if platform.deployment.protect_stateful:
+                raise FloeError(f"{reach}. Environment '{platform.deployment.environment}' manages its catalogs, "
+                                "namespaces, roles and tenant principals through it; without it they would not be "
+                                "declared, and `pulumi up` would delete them from an existing stack")
+            pulumi.log.warn(f"catalog governance is skipped: {reach}, or enable NodePort local access; tenants get "
+                            "no catalog credentials until then.", resource=self)
             return None
         return CatalogGovernance(
             f"{name}-governance",
-            GovernanceArgs(args.platform, self.topology, namespace, self.secrets, self.catalog.release, url), opts)
+            GovernanceArgs(platform, self.topology, namespace, self.secrets, self.catalog.release, url), opts)
 
     def contract_output(self) -> pulumi.Output[dict[str, Any]]:
         """The contract exported under the `contract` stack output (with the tenants' sealed credentials)."""

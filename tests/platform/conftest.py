@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+from pathlib import Path
 from typing import Any
 
 from floe_infra.platform.program import run_platform
@@ -16,6 +17,8 @@ DEMO_STACKS = {
     "prod": "demo/platform/platform.prod.yaml",
 }
 RELEASE = "kubernetes:helm.sh/v3:Release"
+# `deployment.services` of a test platform outside local: Polaris' management API must have an address there.
+CATALOG_REACHABLE = "{catalog: {management_url: 'https://polaris.example.com'}}"
 SECRET = "kubernetes:core/v1:Secret"
 
 
@@ -31,6 +34,15 @@ def run_platform_stack(stack: str, platform_file: str, config: dict[str, str] | 
 def demo_run(stack: str) -> ProgramRun:
     """The demo platform of one environment (cached: the program is deterministic)."""
     return run_platform_stack(stack, DEMO_STACKS[stack])
+
+
+def with_management_url(platform_file: Path) -> str:
+    """A floe-runtime platform file as floe-infra deploys it outside local: with Polaris' management URL.
+
+    floe-runtime's files carry no `deployment` section; outside local the platform program refuses to run
+    without an address for Polaris' management API (it would otherwise declare no catalog governance).
+    """
+    return f"{platform_file.read_text()}\ndeployment:\n  services: {CATALOG_REACHABLE}\n"
 
 
 def release(run: ProgramRun, name: str) -> RegisteredResource:

@@ -7,8 +7,18 @@ import pytest
 
 from floe_infra.contract import parse_contract
 from floe_infra.versions import BUSYBOX_IMAGE, CUBE_CHART, CUBESTORE_CHART, JAEGER_CHART, MINIO_CHART, POLARIS_CHART
-from tests.conftest import compat_params
-from tests.platform.conftest import RELEASE, as_json, demo_run, release, run_platform_stack, values
+from tests.conftest import REPO, compat_params
+from tests.platform.conftest import (
+    CATALOG_REACHABLE,
+    DEMO_STACKS,
+    RELEASE,
+    as_json,
+    demo_run,
+    release,
+    run_platform_stack,
+    values,
+    with_management_url,
+)
 
 LOCAL, DEV, PROD = "local", "dev", "prod"
 
@@ -49,7 +59,8 @@ def test_dagster_installs_from_the_local_copy_without_its_broken_schema():
 
 def test_chart_version_override_from_platform_yaml(write_yaml):
     path = write_yaml("storage:\n  default: {bucket: floe-data}\n"
-                      "deployment:\n  services:\n    catalog: {chart_version: 1.8.0, image_tag: 1.8.0}\n")
+                      "deployment:\n  services:\n    catalog: {chart_version: 1.8.0, image_tag: 1.8.0,\n"
+                      "      management_url: 'https://polaris.example.com'}\n")
     run = run_platform_stack(DEV, str(path))
     polaris = release(run, "floe-catalog-polaris").inputs
     assert polaris["version"] == "1.8.0"
@@ -58,7 +69,7 @@ def test_chart_version_override_from_platform_yaml(write_yaml):
 
 def test_chart_sources_from_platform_yaml_and_stack_config_replace_the_public_repository(write_yaml):
     path = write_yaml("storage:\n  default: {bucket: floe-data}\n"
-                      "deployment:\n  chart_sources:\n"
+                      f"deployment:\n  services: {CATALOG_REACHABLE}\n  chart_sources:\n"
                       "    jaeger: {repository: 'https://charts.example.internal/floe'}\n"
                       "    polaris: {repository: 'https://charts.example.internal/floe'}\n")
     stack_sources = '{"polaris": {"path": "vendor/charts/polaris"}, "dagster": {"path": "vendor/charts/dagster"}}'
@@ -155,6 +166,34 @@ def test_stateful_resources_are_protected_and_retained_outside_local(stack: str)
         or (r.type == RELEASE and r.inputs["name"] == "floe-minio")]
     assert stateful
     assert all(r.protect and r.retain_on_delete for r in stateful), [r.name for r in stateful if not r.protect]
+
+
+@pytest.mark.parametrize("stack", [DEV, PROD])
+def test_polaris_catalogs_and_namespaces_are_protected_and_retained_outside_local(stack: str):
+    """They hold the tables: no change to the program deletes them without `pulumi state unprotect`."""
+    run = demo_run(stack)
+    holding_tables = [r for r in run.resources if r.type in (
+        "pulumi-python:dynamic/polaris:Catalog", "pulumi-python:dynamic/polaris:Namespace")]
+    assert len(holding_tables) >= 4  # the lakehouse catalog, its layers and the tenant's namespaces
+    assert [r.name for r in holding_tables if not (r.protect and r.retain_on_delete)] == []
+    # Roles and principals are not: a tenant removed from platform.yaml must lose its access.
+    principals = run.of_type("pulumi-python:dynamic/polaris:Principal")
+    assert principals
+    assert not [r.name for r in principals if r.protect or r.retain_on_delete]
+
+
+def test_outside_local_a_platform_without_a_management_url_stops_instead_of_dropping_governance(write_yaml):
+    """Declaring no governance would make the next `pulumi up` of an existing stack delete every principal, role,
+    namespace and catalog it manages."""
+    dev = (REPO / DEMO_STACKS[DEV]).read_text()
+    text = dev.replace("management_url: https://polaris.dev.floe.example.com", "replicas: 1")
+    assert text != dev
+    with pytest.raises(pulumi.RunError, match=(
+            r"^Polaris' management API is not reachable from this machine by any known address: set "
+            r"deployment\.services\.catalog\.management_url .*Environment 'dev' manages its catalogs, namespaces, "
+            r"roles and tenant principals through it; without it they would not be declared, and `pulumi up` would "
+            r"delete them from an existing stack$")):
+        run_platform_stack(DEV, str(write_yaml(text, "platform.yaml")))
 
 
 def test_nothing_is_protected_in_local():
@@ -330,7 +369,7 @@ def test_local_access_exposes_the_uis_on_their_node_ports():
 def test_every_platform_workload_runs_in_the_platform_timezone(write_yaml):
     path = write_yaml("storage:\n  default: {bucket: floe-data, endpoint: 'http://minio:9000'}\n"
                       "infrastructure: {timezone: Australia/Sydney}\n"
-                      "deployment: {services: {object_storage: {deploy: true}}}\n")
+                      "deployment: {services: {object_storage: {deploy: true}, catalog: {management_url: 'https://polaris.example.com'}}}\n")
     run = run_platform_stack(DEV, str(path))
     tz = {"name": "TZ", "value": "Australia/Sydney"}
     assert values(run, "floe-storage-minio")["environment"]["TZ"] == "Australia/Sydney"
@@ -387,8 +426,8 @@ def test_local_contract_endpoints_are_in_cluster_urls():
 
 
 @pytest.mark.parametrize("path", compat_params("platform-*.yaml"), ids=lambda p: p.name)
-def test_every_compat_platform_file_deploys(path):
-    run = run_platform_stack(DEV, str(path))
+def test_every_compat_platform_file_deploys(path, write_yaml):
+    run = run_platform_stack(DEV, str(write_yaml(with_management_url(path), path.name)))
     contract = parse_contract(run.outputs["contract"])
     assert contract.storage
     assert release_names_of(run) >= {"floe-polaris", "floe-dagster"}
@@ -430,7 +469,7 @@ def test_no_label_of_ours_overrides_a_key_the_charts_own(stack: str):
 
 def test_cube_gets_a_duckdb_s3_block_even_without_storage_profiles(write_yaml):
     # The Cube chart dereferences datasources.default.duckdb.s3 unconditionally (nil pointer otherwise).
-    run = run_platform_stack(DEV, str(write_yaml("deployment: {environment: dev}\n")))
+    run = run_platform_stack(DEV, str(write_yaml(f"deployment: {{environment: dev, services: {CATALOG_REACHABLE}}}\n")))
     assert values(run, "floe-semantic-cube")["datasources"]["default"]["duckdb"]["s3"] == {}
 
 

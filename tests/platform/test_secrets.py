@@ -10,7 +10,14 @@ from floe_infra.platform import generated
 from floe_infra.preview.runtime import ProgramRun, fake_secret
 from tests.conftest import compat_params
 from tests.leaks import leaks, strings
-from tests.platform.conftest import DEMO_STACKS, SECRET, demo_run, run_platform_stack
+from tests.platform.conftest import (
+    CATALOG_REACHABLE,
+    DEMO_STACKS,
+    SECRET,
+    demo_run,
+    run_platform_stack,
+    with_management_url,
+)
 
 PASSWORD = generated.TYPE
 PRINCIPAL = "pulumi-python:dynamic/polaris:Principal"
@@ -34,8 +41,8 @@ def test_generated_secrets_appear_only_in_secret_data(stack: str):
 
 
 @pytest.mark.parametrize("path", compat_params("platform-*.yaml"), ids=lambda p: p.name)
-def test_compat_platforms_leak_no_generated_secret(path):
-    run = run_platform_stack("dev", str(path))
+def test_compat_platforms_leak_no_generated_secret(path, write_yaml):
+    run = run_platform_stack("dev", str(write_yaml(with_management_url(path), path.name)))
     assert leaks(run, generated_values(run)) == []
 
 
@@ -80,7 +87,8 @@ def test_no_secret_value_in_helm_values_even_for_credentials_the_charts_need():
 
 def test_bumping_a_generated_secrets_rotation_gives_its_values_new_generations(write_yaml):
     path = write_yaml("storage:\n  default: {bucket: floe-data}\n"
-                      "deployment:\n  rotate: {floe-dagster-db: 2, floe-polaris-root: 1}\n")
+                      f"deployment:\n  services: {CATALOG_REACHABLE}\n"
+                      "  rotate: {floe-dagster-db: 2, floe-polaris-root: 1}\n")
     run = run_platform_stack("dev", str(path))
     rotation = {r.name.removeprefix("floe-secrets-"): r.inputs["rotation"] for r in run.of_type(PASSWORD)}
     assert rotation["postgresql-dagster"] == 2
