@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -63,3 +64,26 @@ def write_yaml(tmp_path: Path):
         return path
 
     return write
+
+
+@pytest.fixture(autouse=True)
+def fresh_deployment() -> Iterator[None]:
+    """Each test is a deployment of its own: what a provider process learns (credentials declared now, endpoints
+    found down) is forgotten between tests, as it is between two `pulumi` runs."""
+    from floe_infra import live_credentials, refresh
+
+    live_credentials.forget_all()
+    refresh.forget_all()
+    yield
+    live_credentials.forget_all()
+    refresh.forget_all()
+
+
+@pytest.fixture
+def provider_warnings(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """What providers warn about through `pulumi.log.warn` (in a provider process: a `warning:` line the CLI shows)."""
+    import pulumi
+
+    said: list[str] = []
+    monkeypatch.setattr(pulumi.log, "warn", lambda message, *_, **__: said.append(message))
+    return said

@@ -11,7 +11,7 @@ its URI: floe-infra never falls back to the embedded catalog silently.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +52,12 @@ class CatalogTarget:
     def embedded(self) -> bool:
         """True for the embedded SQLite catalog."""
         return self.uri.startswith("sqlite:")
+
+
+def credential_identity(place: Mapping[str, Any]) -> str:
+    """Whose credential reaches a catalog entry (`uri`, `warehouse`, `scope`): the principal role it is scoped
+    to, a tenant's (see `floe_infra.live_credentials`)."""
+    return str(place.get("scope") or "")
 
 
 def embedded_target(root: Path) -> CatalogTarget:

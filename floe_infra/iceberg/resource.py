@@ -30,7 +30,7 @@ from floe_infra import live_credentials
 from floe_infra.config.tables import TableConfig
 from floe_infra.errors import FloeError
 from floe_infra.iceberg.apply import partition_spec, sort_order
-from floe_infra.iceberg.catalogs import CatalogTarget, exclusive, open_catalog
+from floe_infra.iceberg.catalogs import CatalogTarget, credential_identity, exclusive, open_catalog
 from floe_infra.iceberg.engine import plan_table, reconcile_table
 from floe_infra.iceberg.failures import catalog_errors
 from floe_infra.iceberg.plan import (
@@ -43,6 +43,7 @@ from floe_infra.iceberg.plan import (
     plan_evolution,
 )
 from floe_infra.iceberg.types import schema_for
+from floe_infra.refresh import read_back
 
 INPUTS = ("catalog", "credential", "namespace", "table", "owner", "provider_version")
 
@@ -91,10 +92,11 @@ def replacement_reasons(olds: dict[str, Any], news: dict[str, Any]) -> list[str]
     return reasons
 
 
-def _target(props: dict[str, Any]) -> CatalogTarget:
+def _target(props: dict[str, Any], credential: str | None = None) -> CatalogTarget:
+    """Where the table is, with `credential`, else the one in effect now (see live_credentials)."""
     catalog = props["catalog"]
-    # The credential the program declares now, not a rotated one from old state (see live_credentials).
-    credential = live_credentials.current(catalog["uri"], props.get("credential"))
+    if credential is None:
+        credential = live_credentials.current(catalog["uri"], credential_identity(catalog), props.get("credential"))
     return CatalogTarget(uri=catalog["uri"], warehouse=catalog["warehouse"], credential=credential,
                          scope=catalog.get("scope"))
 
@@ -110,7 +112,8 @@ class IcebergTableProvider(dynamic.ResourceProvider):
     VERSION: ClassVar[int] = 1
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> dynamic.CheckResult:
-        live_credentials.remember((news.get("catalog") or {}).get("uri"), news.get("credential"))
+        catalog = news.get("catalog") or {}
+        live_credentials.remember(catalog.get("uri"), credential_identity(catalog), news.get("credential"))
         try:
             plan = declared_plan(_olds, news)
         except ValidationError as exc:
@@ -130,10 +133,18 @@ class IcebergTableProvider(dynamic.ResourceProvider):
 
     def read(self, id_: str, props: dict[str, Any]) -> dynamic.ReadResult:
         """The live table: gone if it was dropped outside floe-infra (`pulumi up` creates it again), with
-        `drift` listing what `pulumi up` would change to bring it back to its declaration."""
-        target = _target(props)
+        `drift` listing what `pulumi up` would change to bring it back to its declaration. Not read when
+        the catalog refuses the credential in state (`refresh.read_back`): `drift` then says so, and
+        `pulumi up` reconciles the table with the credential declared then."""
+        catalog = props["catalog"]
+        return read_back(catalog["uri"], credential_identity(catalog), props.get("credential"),
+                         lambda credential: self._read_live(id_, props, credential),
+                         lambda reason: dynamic.ReadResult(id_, {**props, "drift": [reason]}))
+
+    @staticmethod
+    def _read_live(id_: str, props: dict[str, Any], credential: str | None) -> dynamic.ReadResult:
         desired = _desired(props)
-        catalog = open_catalog(target)
+        catalog = open_catalog(_target(props, credential))
         with catalog_errors(catalog, f"read table {'.'.join(desired.identifier)}"):
             if not catalog.table_exists(desired.identifier):
                 return dynamic.ReadResult(None, {})

@@ -26,7 +26,7 @@ import pulumi.dynamic as dynamic
 from pyiceberg.exceptions import NoSuchTableError
 
 from floe_infra import live_credentials
-from floe_infra.iceberg.catalogs import CatalogTarget, exclusive, open_catalog
+from floe_infra.iceberg.catalogs import CatalogTarget, credential_identity, exclusive, open_catalog
 from floe_infra.iceberg.failures import catalog_errors
 from floe_infra.iceberg.plan import DesiredTable
 
@@ -71,7 +71,8 @@ class TableSetProvider(dynamic.ResourceProvider):
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.CheckResult:
         for entry in _entries(news).values():
-            live_credentials.remember(entry["catalog"]["uri"], news.get("credential"))
+            place = entry["catalog"]
+            live_credentials.remember(place["uri"], credential_identity(place), news.get("credential"))
         dropped = [e["name"] for e in removed_tables(olds, news) if e.get("drop_when_removed")]
         added = [e["name"] for e in added_tables(olds, news)]
         failures = []
@@ -108,8 +109,9 @@ def _drop(entries: Sequence[dict[str, Any]], credential: str | None) -> None:
     for entry in entries:
         place = entry["catalog"]
         # The credential the program declares now, not a rotated one from old state (see live_credentials).
-        target = CatalogTarget(uri=place["uri"], warehouse=place["warehouse"],
-                               credential=live_credentials.current(place["uri"], credential), scope=place.get("scope"))
+        current = live_credentials.current(place["uri"], credential_identity(place), credential)
+        target = CatalogTarget(uri=place["uri"], warehouse=place["warehouse"], credential=current,
+                               scope=place.get("scope"))
         catalog = open_catalog(target)
         with exclusive(target), catalog_errors(catalog, f"drop table {entry['name']} (drop_when_removed)"):
             try:

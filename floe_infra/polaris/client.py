@@ -20,7 +20,7 @@ from urllib.parse import quote
 
 import requests
 
-from floe_infra.errors import CatalogError, CatalogResponseError
+from floe_infra.errors import CatalogCredentialError, CatalogError, CatalogResponseError
 from floe_infra.http import DEFAULT_POLICY, HttpPolicy, mount_policy, transport_error
 
 REALM_HEADER = "Polaris-Realm"
@@ -40,6 +40,10 @@ class PolarisError(CatalogError):
         self.polaris_message = message
         retried = " (still failing after the retries: try again later)" if status in (429, 502, 503, 504) else ""
         super().__init__(f"{operation}: HTTP {status}: {message}{retried}")
+
+
+class PolarisCredentialError(PolarisError, CatalogCredentialError):
+    """Raised when Polaris refuses the client's credential itself (its token endpoint answers 400 or 401)."""
 
 
 class NamespaceNotEmptyError(CatalogError):
@@ -131,7 +135,8 @@ class PolarisClient:
                   "client_secret": conn.client_secret, "scope": conn.scope},
             headers={REALM_HEADER: conn.realm})
         if response.status_code != 200:
-            raise PolarisError(operation, response.status_code, polaris_message(response))
+            refused = PolarisCredentialError if response.status_code in (400, 401) else PolarisError
+            raise refused(operation, response.status_code, polaris_message(response))
         body = _decoded(response, operation, conn.url)
         if not isinstance(body, dict) or not isinstance(body.get("access_token"), str):
             raise CatalogResponseError(f"{operation}: {conn.url} answered without an access_token; check that the "

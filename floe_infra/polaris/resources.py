@@ -4,7 +4,8 @@ Each resource reconciles: it reads Polaris first and writes only what differs, s
 unchanged stack makes no write call. `read` (what `pulumi refresh` calls) reports what Polaris holds
 now: an object deleted outside floe-infra reads as gone (the next `pulumi up` recreates it), and a
 grant, role assignment or managed property changed outside it reads as drift that the next
-`pulumi up` puts back. Every provider is stateless (safe to pickle); the admin
+`pulumi up` puts back; a refused root credential or a Polaris that is down neither locks the
+platform out nor fails once per resource (`floe_infra.refresh`). Every provider is stateless (safe to pickle); the admin
 credential arrives as a secret input and stays secret in state and outputs, and calls that work
 from old state (deletes, refreshes) use the one the program declares now (`live_credentials`), so
 they keep working after a rotation. A tenant principal's credentials are only ever kept sealed to
@@ -30,6 +31,7 @@ from floe_infra.polaris.client import (
     PolarisError,
 )
 from floe_infra.polaris.sealing import seal
+from floe_infra.refresh import read_back
 
 CONNECTION_INPUTS = ("connection", "credential", "provider_version")
 
@@ -42,10 +44,16 @@ def connect(connection: dict[str, str], credential: str) -> PolarisClient:
                                            scope=connection.get("scope", "PRINCIPAL_ROLE:ALL")))
 
 
+def identity(connection: dict[str, str]) -> str:
+    """Whose credential governance resources hold: the root principal of the connection's realm."""
+    return f"root of realm {connection.get('realm', 'POLARIS')}"
+
+
 def client_for(props: dict[str, Any]) -> PolarisClient:
     """A client from a resource's `connection` and the current `credential` (see `live_credentials`)."""
     connection = props["connection"]
-    return connect(connection, str(live_credentials.current(connection["url"], props.get("credential"))))
+    return connect(connection, str(live_credentials.current(connection["url"], identity(connection),
+                                                            props.get("credential"))))
 
 
 class _Provider(dynamic.ResourceProvider):
@@ -61,8 +69,20 @@ class _Provider(dynamic.ResourceProvider):
     VERSION: ClassVar[int] = 1
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> dynamic.CheckResult:
-        live_credentials.remember((news.get("connection") or {}).get("url"), news.get("credential"))
+        connection = news.get("connection") or {}
+        live_credentials.remember(connection.get("url"), identity(connection), news.get("credential"))
         return dynamic.CheckResult(news, self.failures(news))
+
+    def read(self, id_: str, props: dict[str, Any]) -> dynamic.ReadResult:
+        """What Polaris holds now (`read_live`), read with the credential in effect now (`refresh.read_back`)."""
+        connection = props["connection"]
+        return read_back(connection["url"], identity(connection), props.get("credential"),
+                         lambda credential: self.read_live(id_, props, connect(connection, str(credential))),
+                         lambda _reason: dynamic.ReadResult(id_, props))
+
+    def read_live(self, id_: str, props: dict[str, Any], _client: PolarisClient) -> dynamic.ReadResult:
+        """The resource as Polaris holds it (None: gone); by default, as declared (nothing to read back)."""
+        return dynamic.ReadResult(id_, props)
 
     def failures(self, _news: dict[str, Any]) -> list[dynamic.CheckFailure]:
         """What is wrong with the declared inputs (nothing, unless a provider says otherwise)."""
@@ -115,8 +135,8 @@ class CatalogProvider(_Provider):
             current = client.update_catalog(name, current["entityVersion"], props["properties"], props["storage"])
         return self.outputs(props, entity_version=current.get("entityVersion"))
 
-    def read(self, id_: str, props: dict[str, Any]) -> dynamic.ReadResult:
-        current = client_for(props).get_catalog(props["name"])
+    def read_live(self, id_: str, props: dict[str, Any], client: PolarisClient) -> dynamic.ReadResult:
+        current = client.get_catalog(props["name"])
         if current is None:
             return dynamic.ReadResult(None, {})
         properties, storage = _managed(current, props)
@@ -198,8 +218,8 @@ class NamespaceProvider(_Provider):
             client.update_namespace_properties(catalog, levels, updates, removals)
         return self.outputs(props)
 
-    def read(self, id_: str, props: dict[str, Any]) -> dynamic.ReadResult:
-        have = client_for(props).get_namespace(props["catalog"], props["namespace"])
+    def read_live(self, id_: str, props: dict[str, Any], client: PolarisClient) -> dynamic.ReadResult:
+        have = client.get_namespace(props["catalog"], props["namespace"])
         if have is None:
             return dynamic.ReadResult(None, {})
         managed = {k: v for k, v in have.items() if k in props["properties"]}
@@ -254,8 +274,7 @@ class CatalogRoleProvider(_Provider):
             client.revoke_grant(catalog, role, have[key])
         return self.outputs(props)
 
-    def read(self, id_: str, props: dict[str, Any]) -> dynamic.ReadResult:
-        client = client_for(props)
+    def read_live(self, id_: str, props: dict[str, Any], client: PolarisClient) -> dynamic.ReadResult:
         if client.get_catalog_role(props["catalog"], props["name"]) is None:
             return dynamic.ReadResult(None, {})
         grants = sorted(client.grants(props["catalog"], props["name"]), key=lambda g: str(_grant_key(g)))
@@ -303,8 +322,7 @@ class PrincipalRoleProvider(_Provider):
                 client.revoke_catalog_role(name, catalog, role)
         return self.outputs(props)
 
-    def read(self, id_: str, props: dict[str, Any]) -> dynamic.ReadResult:
-        client = client_for(props)
+    def read_live(self, id_: str, props: dict[str, Any], client: PolarisClient) -> dynamic.ReadResult:
         name = props["name"]
         if client.get_principal_role(name) is None:
             return dynamic.ReadResult(None, {})
@@ -372,8 +390,7 @@ class PrincipalProvider(_Provider):
         for role in sorted(have - want):
             client.revoke_principal_role(name, role)
 
-    def read(self, id_: str, props: dict[str, Any]) -> dynamic.ReadResult:
-        client = client_for(props)
+    def read_live(self, id_: str, props: dict[str, Any], client: PolarisClient) -> dynamic.ReadResult:
         if client.get_principal(props["name"]) is None:
             return dynamic.ReadResult(None, {})
         # Credentials cannot be read back (Polaris shows a secret once); roles can.

@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from floe_infra import live_credentials
 from floe_infra.polaris.client import PolarisError
-from floe_infra.polaris.resources import CatalogProvider, NamespaceProvider, RootCredentialProvider
+from floe_infra.polaris.resources import CatalogProvider, NamespaceProvider, RootCredentialProvider, identity
 from tests.polaris.conftest import accepts
 from tests.polaris.test_resources import catalog_props, namespace_props
 
 OLD, NEW = "root:root-secret-for-tests", "root:rotated-root-secret-0123456789"
-
-
-@pytest.fixture(autouse=True)
-def fresh_deployment() -> Iterator[None]:
-    """Each test is a deployment of its own (one provider process serves one deployment)."""
-    live_credentials.forget_all()
-    yield
-    live_credentials.forget_all()
 
 
 @pytest.fixture
@@ -76,5 +67,5 @@ def test_after_a_rotation_a_delete_from_old_state_uses_the_credential_the_progra
 
 
 def test_a_credential_unknown_during_a_preview_is_not_recorded(connection):
-    live_credentials.remember(connection["url"], "04da6b54-80e4-46f7-96ec-b56ff0331ba9")
-    assert live_credentials.current(connection["url"], OLD) == OLD
+    live_credentials.remember(connection["url"], identity(connection), "04da6b54-80e4-46f7-96ec-b56ff0331ba9")
+    assert live_credentials.current(connection["url"], identity(connection), OLD) == OLD
