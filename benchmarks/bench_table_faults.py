@@ -4,7 +4,8 @@ Runs the cases of `tests/iceberg/fault_matrix.py` (`tables apply` over an Iceber
 and a few against the Polaris management client, with the policy a user gets by default
 (`floe_infra.http.DEFAULT_POLICY`: 5 s connect, 30 s read timeouts, 4 retries, backoff 0.5 s
 doubling to 10 s with 0.5 s jitter, Retry-After honoured up to 30 s), and prints a Markdown table
-(the one in docs/tables.md). With the default policy the two "never answers" cases take 30-60 s.
+(the one in docs/tables.md). Cases "credential set" run against a catalog that is its own OAuth2
+server (every request needs a token). With the default policy the "never answers" cases take 30-60 s.
 
 Run: .venv/bin/python benchmarks/bench_table_faults.py [--short]
 """

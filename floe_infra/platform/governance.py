@@ -9,7 +9,10 @@ stack opens them with its private key and writes its own Secret `<tenant>-catalo
 
 The management calls run from where `pulumi up` runs, against
 `deployment.services.catalog.management_url` (or `http://localhost:<polaris NodePort>` when local
-access is on). Previews never call Polaris: plans are computed from the declared inputs.
+access is on). Plans are computed from the declared inputs; previews call Polaris only to read back
+what exists (the projects refresh on every operation, `floe_infra.refresh`), so
+`pulumi preview --refresh=false` previews without it. Catalogs and namespaces hold the tables: they
+are protected and retained where stateful objects are.
 """
 
 from __future__ import annotations

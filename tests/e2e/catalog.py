@@ -56,11 +56,13 @@ class IcebergRestPolaris(FakePolaris):
         self.backend = backend
         self.token_clients: dict[str, str] = {}
         self.forwarded: list[Forwarded] = []
+        self.port = 0
         self._backend_session = requests.Session()
 
-    def start(self) -> str:
-        url = super().start()
+    def start(self, port: int = 0) -> str:
+        url = super().start(port)
         assert self._server is not None
+        self.port = self._server.server_port
         # Clients ask whether a namespace or table exists with HEAD, which FakePolaris has no use for.
         handler = self._server.RequestHandlerClass
         handler.do_HEAD = handler.do_GET  # type: ignore[attr-defined]
@@ -69,6 +71,43 @@ class IcebergRestPolaris(FakePolaris):
     def stop(self) -> None:
         super().stop()
         self._backend_session.close()
+
+    # --- outages --------------------------------------------------------------------------------
+
+    def go_down(self) -> None:
+        """Stop answering: the port is closed, as when Polaris' pod is gone (its state is kept)."""
+        super().stop()
+
+    def come_back(self) -> None:
+        """Answer again at the same address."""
+        self.start(self.port)
+
+    def lose_realm(self) -> None:
+        """Empty the realm, as an in-memory Polaris restarting: no catalog, principal or role, no token, and no
+        namespace or table in its catalogs (their metadata lived in memory too; data files would stay in S3)."""
+        for catalog in list(self.catalogs):
+            for levels in self._backend_namespaces(catalog, []):
+                self._drop_backend_namespace(catalog, levels)
+        for state in (self.catalogs, self.principals, self.principal_roles, self.catalog_roles, self.namespaces,
+                      self.tables, self.tokens, self.token_clients):
+            state.clear()
+
+    def _backend_namespaces(self, catalog: str, parent: list[str]) -> list[list[str]]:
+        query = f"?parent={'%1F'.join(quote(level, safe='') for level in parent)}" if parent else ""
+        answer = self._backend("GET", catalog, f"namespaces{query}")
+        answer.raise_for_status()
+        return [list(levels) for levels in answer.json().get("namespaces", [])]
+
+    def _drop_backend_namespace(self, catalog: str, levels: list[str]) -> None:
+        for child in self._backend_namespaces(catalog, levels):
+            self._drop_backend_namespace(catalog, child)
+        encoded = "%1F".join(quote(level, safe="") for level in levels)
+        tables = self._backend("GET", catalog, f"namespaces/{encoded}/tables")
+        tables.raise_for_status()
+        for table in tables.json().get("identifiers", []):
+            self._backend("DELETE", catalog, f"namespaces/{encoded}/tables/{quote(table['name'], safe='')}"
+                                             "?purgeRequested=true").raise_for_status()
+        self._backend("DELETE", catalog, f"namespaces/{encoded}").raise_for_status()
 
     # --- routing --------------------------------------------------------------------------------
 

@@ -12,8 +12,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import requests
 import yaml
 
+from floe_infra.iceberg.catalogs import CatalogTarget, open_catalog
 from tests.conftest import REPO
 from tests.e2e.conftest import Clock
 from tests.e2e.kube import Cluster, ObjectRef, declared_objects
@@ -23,6 +25,7 @@ from tests.network_policies import DNS_RULE, open_rules
 pytestmark = pytest.mark.e2e
 TENANT = "ecommerce-analytics"
 TENANT_ACCOUNT = f"system:serviceaccount:{NAMESPACE}:{TENANT}-pipeline"
+TENANT_ROLE = "ecommerce_analytics"  # its principal_role in tests/e2e/platform.yaml
 
 
 @pytest.fixture(scope="module")
@@ -314,6 +317,113 @@ def test_7_rotation_reaches_polaris_and_the_database_and_deletes_after_it_still_
     assert _digest(step, "floe-dagster-webserver") != digests_before["floe-dagster-webserver"]
     assert _digest(step, "floe-marquez") == digests_before["floe-marquez"], "only what reads the secret rolls"
     step.platform.preview("--expect-no-changes")
+    step.pipeline.preview("--expect-no-changes")
+
+
+def _tenant_credentials(world: World) -> tuple[str, str]:
+    """The client id and secret the pipeline's pods read (its Secret, written by its stack)."""
+    name = f"{TENANT}-catalog-credentials"
+    return _secret_value(world, name, "POLARIS_CLIENT_ID"), _secret_value(world, name, "POLARIS_CLIENT_SECRET")
+
+
+def _accepted(world: World, client_id: str, secret: str) -> bool:
+    """Whether Polaris gives this credential a token, asked over HTTP as any client asks."""
+    answer = requests.post(f"http://127.0.0.1:{world.polaris.port}/api/catalog/v1/oauth/tokens", timeout=10,
+                           data={"grant_type": "client_credentials", "client_id": client_id,
+                                 "client_secret": secret, "scope": f"PRINCIPAL_ROLE:{TENANT_ROLE}"})
+    return answer.status_code == 200
+
+
+def _code_server(world: World) -> str:
+    """The pipeline's code server Deployment (the chart names it after the pipeline)."""
+    [deployment] = [d.metadata.name for d in world.cluster.list("apps/v1", "Deployment", NAMESPACE)
+                    if (d.metadata.labels or {}).get("floe.dev/pipeline") == TENANT]
+    return deployment
+
+
+def test_7b_a_tenant_rotation_revokes_the_old_secret_and_the_pipeline_previews_and_deploys_onto_the_new_one(
+        step: World, clock: Clock):
+    """docs/operations.md's sequence: the platform rotates a tenant, the data team previews and deploys as usual."""
+    old = _tenant_credentials(step)
+    assert _accepted(step, *old)
+    code_server = _code_server(step)
+    digest_before = _digest(step, code_server)
+    platform_file = step.workdir / "platform.yaml"
+    platform = yaml.safe_load(platform_file.read_text())
+    tenant = platform["deployment"]["tenants"][TENANT]
+    tenant["credential_rotation"] = tenant.get("credential_rotation", 0) + 1
+    platform_file.write_text(yaml.safe_dump(platform, sort_keys=False))
+    with clock("7b platform up (rotate the tenant's catalog credentials)"):
+        step.platform.up()
+    assert not _accepted(step, *old), "the old secret stops working"
+    # The pipeline's refresh (every operation starts with one) holds the revoked credential in its state.
+    with clock("7c pipeline preview (after the tenant rotation)"):
+        preview = step.pipeline.preview()
+    assert "refused the credential this stack's state holds" in preview.stdout
+    with clock("7d pipeline up (onto the new credentials)"):
+        step.pipeline.up()
+    new = _tenant_credentials(step)
+    assert new != old
+    assert _accepted(step, *new)
+    assert _digest(step, code_server) != digest_before, "the code server rolls onto the new credentials"
+    assert step.cluster.wait_workloads_ready(NAMESPACE) == []
+    step.pipeline.preview("--expect-no-changes")
+
+
+def _errors(result: Any) -> list[str]:
+    """The error diagnostics of a pulumi command, one entry per resource that reported one."""
+    diagnostics = result.stdout.partition("Diagnostics:")[2]
+    return [line.strip() for line in diagnostics.splitlines() if line.strip().startswith("error:")]
+
+
+def test_7e_with_polaris_down_a_preview_fails_fast_with_one_error_naming_it_and_what_to_do(
+        step: World, clock: Clock):
+    url = f"http://127.0.0.1:{step.polaris.port}"
+    step.polaris.go_down()
+    try:
+        with clock("7e platform preview (Polaris down)"):
+            down = step.platform.preview(check=False)
+    finally:
+        step.polaris.come_back()
+    assert down.returncode != 0
+    clock.note(f"Polaris down: the platform preview failed after {down.seconds:.1f} s with "
+               f"{len(_errors(down))} error diagnostics")
+    [failure] = [line for line in down.stdout.splitlines() if "cannot connect to" in line and "Error:" in line]
+    assert f"cannot connect to {url}" in failure
+    assert "check deployment.services.catalog.management_url and that Polaris runs" in failure
+    assert "`pulumi preview --refresh=false` previews from state without reaching it" in failure
+    assert _errors(down) == ["error: Preview failed: Traceback (most recent call last):", "error: preview failed"]
+    step.platform.preview("--expect-no-changes")
+
+
+def _governance(world: World) -> dict[str, Any]:
+    polaris = world.polaris
+    return {"catalogs": sorted(polaris.catalogs), "principals": sorted(polaris.principals),
+            "namespaces": sorted(map(str, polaris.namespaces)),
+            "grants": {str(k): sorted(map(str, v)) for k, v in polaris.catalog_roles.items()},
+            "principal_roles": {k: {c: sorted(r) for c, r in v.items()} for k, v in polaris.principal_roles.items()}}
+
+
+def test_7f_a_polaris_restart_with_an_empty_realm_is_repaired_by_the_next_up(step: World, clock: Clock):
+    before = _governance(step)
+    tables = step.pipeline.outputs()["tables"]
+    step.polaris.go_down()
+    step.polaris.lose_realm()  # an in-memory Polaris restarting: root comes back from its Secret, nothing else
+    step.polaris.come_back()
+    with clock("7f platform up (repair the empty realm)"):
+        step.platform.up()
+    assert _governance(step) == before
+    step.platform.preview("--expect-no-changes")
+    # The tenant is a new principal (new credentials) and its tables went with the realm: its next preview and up.
+    with clock("7g pipeline preview (after the realm was lost)"):
+        step.pipeline.preview()
+    with clock("7h pipeline up (tables and credentials again)"):
+        step.pipeline.up()
+    assert _accepted(step, *_tenant_credentials(step))
+    creds = _tenant_credentials(step)
+    catalog = open_catalog(CatalogTarget(f"http://127.0.0.1:{step.polaris.port}/api/catalog", "lakehouse",
+                                         f"{creds[0]}:{creds[1]}", f"PRINCIPAL_ROLE:{TENANT_ROLE}"))
+    assert [t for t in tables if not catalog.table_exists(tuple(t.split(".")))] == []
     step.pipeline.preview("--expect-no-changes")
 
 

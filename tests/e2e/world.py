@@ -68,6 +68,12 @@ class ClusterBootstrappedPolaris(IcebergRestPolaris):
         self.cluster = cluster
         self.bootstrapped = False
 
+    def lose_realm(self) -> None:
+        """Empty the realm; root comes back from the Secret, as Polaris bootstraps an empty realm on start."""
+        super().lose_realm()
+        self.clients.clear()
+        self.bootstrapped = False
+
     def _token(self, raw: bytes) -> Any:
         if not self.bootstrapped:
             secret = self.cluster.get(ObjectRef("v1", "Secret", ROOT_SECRET, NAMESPACE))

@@ -139,8 +139,10 @@ class FakePolaris(CatalogRules):
             cls._specs = (OpenAPI.from_file_path(str(MANAGEMENT_SPEC)), OpenAPI.from_file_path(str(ICEBERG_SPEC)))
         return cls._specs
 
-    def start(self) -> str:
+    def start(self, port: int = 0) -> str:
+        """Serve on `port` (0: one the OS picks; the e2e restarts the fake where it was)."""
         fake = self
+        self._stopped.clear()
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
@@ -151,7 +153,7 @@ class FakePolaris(CatalogRules):
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return f"http://127.0.0.1:{self._server.server_port}"
 
