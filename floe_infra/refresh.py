@@ -14,13 +14,15 @@ how every floe-infra provider reads:
   provider marks the resource (`kept`) so that the next `pulumi up` reconciles it with the
   credential the program declares;
 - a catalog that is down, silent or failing fails the read, once: the first read of that
-  endpoint raises its one-line error with what to do; the other reads of that endpoint in the
-  same operation are not attempted (the operation fails on the first), so the failure comes after
-  one request's retries instead of after every resource's, and is reported once.
+  endpoint raises its one-line error with what to do (reported without a traceback); the other
+  reads of that endpoint in the same operation are not attempted (the operation fails on the
+  first), so the failure comes after one request's retries instead of after every resource's, and
+  is reported once.
 """
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable
 from typing import TypeVar
@@ -73,7 +75,9 @@ def read_back(endpoint: str, identity: str, stored: str | None, read: Callable[[
             if not first:
                 return kept(f"not read: {exc}")
             exc.args = (f"{exc}; {REFRESH_HINT}",)
-            # Its message says it all: no chain of the library frames under it in the engine's report.
+            # The engine shows a provider's failure as the traceback the SDK formats for it; this message says
+            # it all, and the operation ends on it: no frames, so the report is this one line.
+            sys.tracebacklimit = 0
             raise exc.with_traceback(None) from None
     assert refused is not None
     with _LOCK:

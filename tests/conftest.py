@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -74,9 +75,14 @@ def fresh_deployment() -> Iterator[None]:
 
     live_credentials.forget_all()
     refresh.forget_all()
+    limit = getattr(sys, "tracebacklimit", None)  # refresh.read_back sets it, as for the provider process
     yield
     live_credentials.forget_all()
     refresh.forget_all()
+    if limit is None:
+        vars(sys).pop("tracebacklimit", None)
+    else:
+        sys.tracebacklimit = limit
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import socket
 import time
+import traceback
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
@@ -132,6 +133,8 @@ def test_a_catalog_that_is_down_fails_the_first_read_once_with_what_to_do_and_sk
         provider.read("bronze.sales.orders", state)
     assert failed.value.__cause__ is None
     assert failed.value.__suppress_context__
+    # What the SDK sends the engine for it: the one line, without frames.
+    assert traceback.format_exception(failed.value) == [f"floe_infra.errors.CatalogUnreachableError: {failed.value}\n"]
     started = time.monotonic()
     for name in ("customers", "products", "payments"):
         other = provider.read(f"bronze.sales.{name}", {**state, "table": {**state["table"], "name": name}})

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import socket
 import time
+import traceback
 from functools import partial
 
 import pytest
@@ -62,6 +63,7 @@ def test_polaris_down_fails_the_first_read_once_naming_it_and_what_to_do(polaris
             r"--refresh=false` previews from state without reaching it$")) as failed:
         CatalogProvider().read(catalog.id, {**catalog.outs, "connection": down})
     assert "\n" not in str(failed.value)
+    assert traceback.format_exception(failed.value) == [f"floe_infra.errors.CatalogUnreachableError: {failed.value}\n"]
     started = time.monotonic()
     moved = {**role.outs, "connection": down}
     assert CatalogRoleProvider().read(role.id, moved).outs == moved  # not attempted: the operation fails anyway
