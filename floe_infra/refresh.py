@@ -85,11 +85,11 @@ def read_back(endpoint: str, identity: str, stored: str | None, read: Callable[[
         _WARNED.add((endpoint, identity))
     if first:
         pulumi.log.warn(
-            f"{endpoint} refused the credential this stack's state holds for {identity} ({refused}): it was "
-            "probably rotated since the last `pulumi up`. What it manages there is not read back in this "
-            "operation; `pulumi up` reconciles it with the credential the program declares")
-    return kept(f"not read: the catalog refused the credential in state ({refused}); `pulumi up` reconciles "
-                "with the current one")
+            f"{endpoint} refused the credential this stack's state holds for {identity}, probably rotated since the "
+            "last `pulumi up`: what it manages there is not read back in this operation, and `pulumi up` reconciles "
+            f"it with the credential the program declares ({refused})")
+    return kept("not read: the catalog refused the credential in state (rotated since the last `pulumi up`?); "
+                "`pulumi up` reconciles it with the current one")
 
 
 def forget_all() -> None:

@@ -359,7 +359,8 @@ def test_7b_a_tenant_rotation_revokes_the_old_secret_and_the_pipeline_previews_a
     # The pipeline's refresh (every operation starts with one) holds the revoked credential in its state.
     with clock("7c pipeline preview (after the tenant rotation)"):
         preview = step.pipeline.preview()
-    assert "refused the credential this stack's state holds" in preview.stdout
+    # (The engine prints a provider's warnings on stderr when it shows a diff.)
+    assert "refused the credential this stack's state holds" in preview.stdout + preview.stderr
     with clock("7d pipeline up (onto the new credentials)"):
         step.pipeline.up()
     new = _tenant_credentials(step)
@@ -371,9 +372,10 @@ def test_7b_a_tenant_rotation_revokes_the_old_secret_and_the_pipeline_previews_a
 
 
 def _errors(result: Any) -> list[str]:
-    """The error diagnostics of a pulumi command, one entry per resource that reported one."""
-    diagnostics = result.stdout.partition("Diagnostics:")[2]
-    return [line.strip() for line in diagnostics.splitlines() if line.strip().startswith("error:")]
+    """The error diagnostics of a pulumi command, one entry per resource that reported one (under "Diagnostics:",
+    or on stderr when the engine shows a diff)."""
+    lines = result.stdout.partition("Diagnostics:")[2].splitlines() + result.stderr.splitlines()
+    return [line.strip() for line in lines if line.strip().startswith("error:")]
 
 
 def test_7e_with_polaris_down_a_preview_fails_fast_with_one_error_naming_it_and_what_to_do(

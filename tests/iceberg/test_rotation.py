@@ -68,11 +68,12 @@ def test_after_a_rotation_the_refresh_keeps_the_table_and_the_next_up_reconciles
     # The refresh of the next `pulumi preview` or `pulumi up` runs first, with nothing but the state.
     refreshed = provider.read(id_, state)
     assert refreshed.id == id_
-    [note] = refreshed.outs["drift"]
-    assert note.startswith(f"not read: the catalog refused the credential in state (get a token from the catalog: "
-                           f"{catalog.url}/v1/oauth/tokens refused the credential (HTTP 401: invalid_client")
+    assert refreshed.outs["drift"] == ["not read: the catalog refused the credential in state (rotated since the "
+                                       "last `pulumi up`?); `pulumi up` reconciles it with the current one"]
     [warning] = provider_warnings
-    assert warning.startswith(f"{catalog.url} refused the credential this stack's state holds for {SCOPE}")
+    assert warning.startswith(f"{catalog.url} refused the credential this stack's state holds for {SCOPE}, "
+                              "probably rotated since the last `pulumi up`: what it manages there is not read back")
+    assert f"{catalog.url}/v1/oauth/tokens refused the credential (HTTP 401: invalid_client" in warning
     # Then the program declares the credential the platform publishes now: the table updates with it.
     news = provider.check(state, declared(catalog, f"{client_after}:{NEW}")).inputs
     assert provider.diff(id_, refreshed.outs, news).changes is True
