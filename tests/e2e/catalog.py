@@ -35,6 +35,9 @@ FORWARDED = re.compile(r"/api/catalog/v1/(?P<catalog>[^/]+)/(?P<rest>namespaces(
                        r"|transactions/commit)")
 FORWARD_TIMEOUT = (5.0, 60.0)
 PASSED_HEADERS = ("ETag",)
+# What an in-memory realm holds, lost when Polaris restarts (FakePolaris' attributes).
+REALM_STATE = ("secrets", "tokens", "token_principals", "catalogs", "principals", "principal_roles", "catalog_roles",
+               "namespaces", "tables")
 
 
 @dataclass(frozen=True)
@@ -88,9 +91,12 @@ class IcebergRestPolaris(FakePolaris):
         for catalog in list(self.catalogs):
             for levels in self._backend_namespaces(catalog, []):
                 self._drop_backend_namespace(catalog, levels)
-        for state in (self.catalogs, self.principals, self.principal_roles, self.catalog_roles, self.namespaces,
-                      self.tables, self.tokens, self.token_clients):
-            state.clear()
+        # A realm as bootstrapping leaves it (root with service_admin, root's bootstrap credential); realm settings
+        # (`features`) are configuration and survive.
+        bootstrapped = FakePolaris(self.root_id, self.clients[self.root_id])
+        for name in REALM_STATE:
+            setattr(self, name, getattr(bootstrapped, name))
+        self.token_clients.clear()
 
     def _backend_namespaces(self, catalog: str, parent: list[str]) -> list[list[str]]:
         query = f"?parent={'%1F'.join(quote(level, safe='') for level in parent)}" if parent else ""

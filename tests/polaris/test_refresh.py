@@ -40,7 +40,6 @@ def test_a_root_credential_polaris_refuses_keeps_the_state_and_warns_once(polari
                               "POLARIS, probably rotated since the last `pulumi up`: what it manages there is not "
                               "read back in this operation, and `pulumi up` reconciles it with the credential the "
                               "program declares (get an OAuth2 token for client root: HTTP 401: ")
-    assert "invalid_client" in warning
     # Once the program declared the credential in effect (`check`), reads use it and see what Polaris holds.
     polaris.namespaces.pop(("lakehouse", ("bronze",)))
     NamespaceProvider().check(namespace.outs, namespace_props({**base, "credential": NEW}))
