@@ -7,7 +7,7 @@ from enum import StrEnum
 from pydantic import Field
 
 from floe_infra.config.base import FloeModel, HttpUrl, ProfileName, RuntimeSection, SecretReference
-from floe_infra.config.credentials import CredentialConfig
+from floe_infra.config.credentials import CredentialConfig, no_credentials
 
 
 class CatalogType(StrEnum):
@@ -39,7 +39,7 @@ class CatalogProfile(FloeModel):
     warehouse: ProfileName = Field(description="Warehouse (Polaris catalog) name.")
     namespace: str = Field(default="default", min_length=1, max_length=255, description="Default namespace.")
     credentials: CredentialConfig = Field(
-        default_factory=CredentialConfig, description="How runtime clients authenticate (OAuth2)."
+        default_factory=no_credentials, description="How runtime clients authenticate (OAuth2)."
     )
     access_delegation: AccessDelegation = Field(
         default=AccessDelegation.NONE, description="Credential vending mode requested by clients."

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import Field
 
 from floe_infra.config.base import FloeModel
-from floe_infra.config.credentials import CredentialConfig
+from floe_infra.config.credentials import CredentialConfig, no_credentials
 
 
 class ComputeTarget(StrEnum):
@@ -31,5 +31,5 @@ class ComputeProfile(FloeModel):
         default_factory=dict, description="Adapter properties, e.g. DuckDB path and threads."
     )
     credentials: CredentialConfig = Field(
-        default_factory=CredentialConfig, description="Adapter credentials by reference."
+        default_factory=no_credentials, description="Adapter credentials by reference."
     )

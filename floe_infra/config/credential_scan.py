@@ -12,9 +12,9 @@ The scan walks the parsed document, so every finding has its line and column.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
-from collections.abc import Iterator
 from typing import Any
 
 from floe_infra.config.base import PRIVATE_KEY_PREFIX
@@ -58,6 +58,7 @@ _VALUE_PATTERNS: tuple[tuple[re.Pattern[str], tuple[str, ...], str], ...] = (
 )
 
 
+@functools.lru_cache(maxsize=4096)  # a file repeats its field names: each is judged once
 def credential_key(key: str) -> bool:
     """Whether a mapping key names a credential value (`password`, `aws_secret_access_key`, ...)."""
     words = [w for w in _WORD_SPLIT.split(_CAMEL_BOUNDARY.sub("_", key).lower()) if w]
@@ -96,16 +97,6 @@ def sensitive(path: Path_, value: Any) -> bool:
     return isinstance(value, str) and secret_value_kind(value) is not None
 
 
-def _walk(data: Any, path: Path_) -> Iterator[tuple[Path_, Any]]:
-    yield path, data
-    if isinstance(data, dict):
-        for key, value in data.items():
-            yield from _walk(value, (*path, key))
-    elif isinstance(data, list):
-        for index, value in enumerate(data):
-            yield from _walk(value, (*path, index))
-
-
 # Mappings of platform.yaml keyed by Secret names (`rotate: {acme-s3-credentials: 1}`), not by fields.
 _KEYED_BY_SECRET_NAME = frozenset({("deployment", "rotate")})
 
@@ -113,26 +104,44 @@ _KEYED_BY_SECRET_NAME = frozenset({("deployment", "rotate")})
 def scan_platform(doc: SourceDocument) -> list[Problem]:
     """Plaintext credentials in platform.yaml (a number is a credential too, under a credential key)."""
     problems: list[Problem] = []
-    for path, value in _walk(doc.data, ()):
-        key = path[-1] if path and isinstance(path[-1], str) and path[:-1] not in _KEYED_BY_SECRET_NAME else None
-        if isinstance(value, int | float) and not isinstance(value, bool) and key is not None and credential_key(key):
-            problems.append(doc.problem(path, f"'{key}' holds a plaintext credential; replace it with "
-                                        "`{secret_ref: <kubernetes-secret-name>}`"))
-        elif isinstance(value, str):
+
+    def visit(value: dict[str, Any] | list[Any], path: Path_) -> None:
+        # A value's path is built only when it is reported: big files are mostly strings.
+        if isinstance(value, dict):
+            keyed_by_name = path in _KEYED_BY_SECRET_NAME
+            for key, item in value.items():
+                if isinstance(item, dict | list):
+                    visit(item, (*path, key))
+                else:
+                    check(item, path, key, None if keyed_by_name else key)
+        else:
+            for index, item in enumerate(value):
+                if isinstance(item, dict | list):
+                    visit(item, (*path, index))
+                else:
+                    check(item, path, index, None)
+
+    def check(value: Any, parent: Path_, step: str | int, key: str | None) -> None:
+        if isinstance(value, str):
             kind = secret_value_kind(value)
             if kind == _TENANT_PRIVATE_KEY:
                 # In a tenant's public_key, the model's own check says what to paste instead.
-                if not (len(path) == 4 and path[:2] == ("deployment", "tenants") and key == "public_key"):
-                    problems.append(doc.problem(path, f"this value is {kind}, which only its pipeline stack holds "
-                                                "(`pulumi config set --secret floe:tenantKey`), never platform.yaml: "
-                                                "make a new key pair (this one is exposed)"))
+                if not (len(parent) == 3 and parent[:2] == ("deployment", "tenants") and key == "public_key"):
+                    problems.append(doc.problem((*parent, step), f"this value is {kind}, which only its pipeline "
+                                                "stack holds (`pulumi config set --secret floe:tenantKey`), never "
+                                                "platform.yaml: make a new key pair (this one is exposed)"))
             elif kind:
-                problems.append(doc.problem(path, f"this value is {kind}; platform.yaml must not hold "
+                problems.append(doc.problem((*parent, step), f"this value is {kind}; platform.yaml must not hold "
                                             "credentials: put it in a Kubernetes Secret and reference it "
                                             "with secret_ref"))
             elif key is not None and credential_key(key) and value.strip():
-                problems.append(doc.problem(path, f"'{key}' holds a plaintext credential; replace it with "
-                                            "`{secret_ref: <kubernetes-secret-name>}`"))
+                problems.append(doc.problem((*parent, step), f"'{key}' holds a plaintext credential; replace it "
+                                            "with `{secret_ref: <kubernetes-secret-name>}`"))
+        elif isinstance(value, int | float) and not isinstance(value, bool) and key is not None and credential_key(key):
+            problems.append(doc.problem((*parent, step), f"'{key}' holds a plaintext credential; replace it with "
+                                        "`{secret_ref: <kubernetes-secret-name>}`"))
+
+    visit(doc.data, ())
     return problems
 
 

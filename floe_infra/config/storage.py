@@ -7,7 +7,7 @@ from enum import StrEnum
 from pydantic import Field
 
 from floe_infra.config.base import BucketName, EndpointUrl, FloeModel, SecretReference
-from floe_infra.config.credentials import CredentialConfig
+from floe_infra.config.credentials import CredentialConfig, no_credentials
 
 
 class StorageType(StrEnum):
@@ -54,7 +54,7 @@ class StorageProfile(FloeModel):
     bucket: BucketName = Field(description="Bucket name (S3 naming rules).")
     path_style_access: bool = Field(default=False, description="Path-style requests (needed for MinIO).")
     credentials: CredentialConfig = Field(
-        default_factory=CredentialConfig, description="How clients authenticate to this storage."
+        default_factory=no_credentials, description="How clients authenticate to this storage."
     )
     lifecycle: StorageLifecycle | None = Field(default=None, description="Lifecycle rules for AWS buckets.")
     replication: StorageReplication | None = Field(

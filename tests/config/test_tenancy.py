@@ -118,6 +118,20 @@ def test_principals_roles_and_namespaces_differing_only_in_case_or_dashes_are_re
     assert [m for m in found if f"{what} collides with" in m and "of tenant 'sales'" in m], found
 
 
+@pytest.mark.parametrize("storage", [
+    "default: {bucket: floe-data, endpoint: http://minio:9000, credentials: {secret_ref: sales-s3-credentials}}",
+    "default: {bucket: floe-data, endpoint: {secret_ref: sales-s3-credentials}}",
+])
+def test_a_tenant_secret_named_like_a_secret_the_platform_references_is_refused(write_yaml, storage: str):
+    # The tenant's storage Secret would overwrite (or be overwritten by) the platform's own Secret of that name,
+    # wherever in platform.yaml it is referenced: a profile's credentials or an endpoint given as a secret_ref.
+    text = PLATFORM.replace("default: {bucket: floe-data, endpoint: http://minio:9000}", storage)
+    found = messages(write_yaml(text + "    sales: {writes: [gold], reads: []}\n", "platform.yaml"))
+    assert "16:deployment.tenants.sales: its storage credentials Secret 'sales-s3-credentials' collides with " \
+           "Secret 'sales-s3-credentials' of the platform (names are compared without case and '-' vs '_'); " \
+           "rename one of them" in found, found
+
+
 def test_a_layer_listed_twice_is_refused(write_yaml):
     found = messages(platform_with(write_yaml, "sales: {writes: [gold, gold], reads: []}\n"))
     assert found == ["16:deployment.tenants.sales.writes[1]: layer 'gold' is listed twice"]

@@ -100,3 +100,79 @@ def test_env_expansion_uses_value_default_and_dollar_escape(write_yaml):
     assert cfg.storage["default"].bucket == "floe-from-env"
     assert cfg.storage["default"].endpoint == "http://minio:9000"
     assert cfg.observability.attributes["price"] == "${NOT_A_VAR}"
+
+
+def test_an_alias_is_charged_its_whole_expansion_without_expanding_it(write_yaml):
+    # a1 and a2 cost 10 * 11 and 10 * 111 nodes; each *a2 below stands for 1111: the eighth is over the budget
+    # (10,000 nodes for a small file), counted at the alias, long before anything is expanded.
+    problems = refused(write_yaml, alias_bomb(levels=3) + "big: [" + ", ".join(["*a2"] * 10) + "]\n")
+    assert problems == ["4:" + str(7 + 5 * 7) + ": big[7]: YAML aliases expand to too many nodes (an alias bomb?); "
+                        "write the repeated values out or use fewer aliases"]
+
+
+def test_an_alias_placing_its_anchor_too_deep_is_refused_at_the_alias(write_yaml):
+    deep = "[" * 40 + "x" + "]" * 40
+    problems = refused(write_yaml, f"a: &deep {deep}\nb: {'[' * 30}*deep{']' * 30}\n")
+    assert problems == [f"2:{4 + 30}: b" + "[0]" * 30 + f": nesting is deeper than {MAX_DEPTH} levels; "
+                        "flatten the document"]
+
+
+def test_an_alias_inside_its_own_anchor_is_refused(write_yaml):
+    problems = refused(write_yaml, "storage:\n  loop: &loop {bucket: floe-data, again: *loop}\n")
+    assert problems == ["2:42: storage.loop.again: alias *loop stands for a node that contains it (line 2): YAML "
+                        "here must be a tree; write the values out"]
+
+
+def test_an_undefined_alias_is_named(write_yaml):
+    problems = refused(write_yaml, "storage:\n  default: *nowhere\n")
+    assert problems == ["2:12: YAML syntax error: found undefined alias *nowhere; define the anchor (&name) before "
+                        "the alias (*name) that uses it"]
+
+
+def test_an_anchor_defined_twice_is_refused_with_both_lines(write_yaml):
+    problems = refused(write_yaml, "a: &x 1\nb:\n  c: &x 2\n")
+    assert problems == ["3:6: YAML syntax error: found duplicate anchor &x (first defined at line 1); give each "
+                        "anchor its own name"]
+
+
+def test_a_second_document_is_refused_where_it_starts(write_yaml):
+    problems = refused(write_yaml, 'version: "1.2.0"\n---\nstorage: {}\n')
+    assert problems == ["2:1: YAML syntax error: expected a single document in the stream but found another "
+                        "document"]
+
+
+def test_an_alias_of_a_scalar_is_a_key_and_its_value_is_located(write_yaml):
+    problems = refused(write_yaml, "observability:\n  attributes: {name: &k tier}\nstorage:\n  *k : {bucket: B}\n")
+    assert [p.split(": ", 2)[:2] for p in problems] == [["4:17", "storage.tier.bucket"]]
+
+
+def test_merged_and_aliased_values_are_located_where_they_are_written(write_yaml):
+    # Own keys win over merged ones, earlier merge sources over later ones; each error points at the text it
+    # came from, through any number of aliases.
+    problems = refused(write_yaml, (
+        "storage:\n"
+        "  base: &base {bucket: floe-base, region: 1}\n"
+        "  other: &other {bucket: Bad_Other, path_style_access: maybe}\n"
+        "  a:\n"
+        "    <<: [*base, *other]\n"
+        "    bucket: Bad_Own\n"
+        "  b: *other\n"))
+    assert sorted(p.split(": ", 2)[:2] for p in problems) == sorted([
+        ["2:43", "storage.base.region"], ["2:43", "storage.a.region"],
+        ["3:26", "storage.other.bucket"], ["3:56", "storage.other.path_style_access"],
+        ["6:13", "storage.a.bucket"], ["3:56", "storage.a.path_style_access"],
+        ["3:26", "storage.b.bucket"], ["3:56", "storage.b.path_style_access"]])
+
+
+def test_duplicate_keys_name_the_first_line_after_aliases_and_merges(write_yaml):
+    problems = refused(write_yaml, "a: &a {x: 1}\nstorage:\n  <<: {default: *a}\n  p: {bucket: floe-p}\n"
+                                   "  p: {bucket: floe-q}\n")
+    assert "5:3: storage.p: duplicate key 'p' (first defined at line 4); remove one of them" in problems
+
+
+def test_a_merge_of_an_aliased_list_merges_each_of_its_mappings(write_yaml):
+    # `<<: *list` is `<<: [*a, *b]` written once: earlier mappings win, the mapping's own keys win over all.
+    path = write_yaml("governance:\n  templates: &both [{bucket: floe-first}, {path_style_access: true, bucket: x}]\n"
+                      "storage:\n  d:\n    <<: *both\n    endpoint: http://minio:9000\n")
+    profile = load_platform(path, env={}).config.storage["d"]
+    assert (profile.bucket, profile.path_style_access, profile.endpoint) == ("floe-first", True, "http://minio:9000")
