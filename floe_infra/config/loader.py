@@ -9,11 +9,13 @@ a value expanded from the environment (they name the variable instead).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import difflib
+import gc
 import os
 import typing
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -44,6 +46,23 @@ class Loaded(Generic[ModelT]):
     config: ModelT
     document: SourceDocument
     warnings: tuple[Problem, ...] = ()
+
+
+@contextlib.contextmanager
+def _without_cycle_collection() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a file loads, then restore it as it was.
+
+    Loading builds one tree of new containers without cycles (the data, then the models): the collector would
+    walk it again each time it grows by a quarter and find nothing to free, a fifth of the time of a large
+    platform.yaml, and more the larger it is. Reference counting still frees everything as usual.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def read_document(file: Path, env: Mapping[str, str] | None = None,
@@ -91,12 +110,13 @@ def load_platform(file: Path, env: Mapping[str, str] | None = None) -> Loaded[Pl
     Raises:
         ConfigError: With every problem found in the file; none repeats an expanded value.
     """
-    doc, problems = read_document(Path(file), os.environ if env is None else env, expansion.refusal)
-    try:
-        loaded = _load(doc, problems, PlatformConfig, credential_scan.scan_platform, checks.PLATFORM_CHECKS,
-                       checks.PLATFORM_ADVICE)
-    except ConfigError as exc:
-        raise ConfigError(_concealed(doc, exc.problems)) from None
+    with _without_cycle_collection():
+        doc, problems = read_document(Path(file), os.environ if env is None else env, expansion.refusal)
+        try:
+            loaded = _load(doc, problems, PlatformConfig, credential_scan.scan_platform, checks.PLATFORM_CHECKS,
+                           checks.PLATFORM_ADVICE)
+        except ConfigError as exc:
+            raise ConfigError(_concealed(doc, exc.problems)) from None
     return dataclasses.replace(loaded, warnings=tuple(_concealed(doc, loaded.warnings)))
 
 
@@ -114,8 +134,9 @@ def load_pipeline(file: Path) -> Loaded[PipelineConfig]:
     Raises:
         ConfigError: With every problem found in the file.
     """
-    doc, problems = read_document(Path(file))
-    return _load(doc, problems, PipelineConfig, credential_scan.scan_pipeline, checks.PIPELINE_CHECKS)
+    with _without_cycle_collection():
+        doc, problems = read_document(Path(file))
+        return _load(doc, problems, PipelineConfig, credential_scan.scan_pipeline, checks.PIPELINE_CHECKS)
 
 
 def load_configuration(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 
 from floe_infra.config import load_platform
@@ -176,3 +178,18 @@ def test_a_merge_of_an_aliased_list_merges_each_of_its_mappings(write_yaml):
                       "storage:\n  d:\n    <<: *both\n    endpoint: http://minio:9000\n")
     profile = load_platform(path, env={}).config.storage["d"]
     assert (profile.bucket, profile.path_style_access, profile.endpoint) == ("floe-first", True, "http://minio:9000")
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_loading_leaves_the_cycle_collector_as_it_found_it(write_yaml, enabled: bool):
+    # The loader pauses it while it builds the data and models; a long-lived program (a Pulumi program, a
+    # provider) must get it back, also when the file is refused.
+    was = gc.isenabled()
+    (gc.enable if enabled else gc.disable)()
+    try:
+        load_platform(write_yaml("storage:\n  default: {bucket: floe-data}\n"), env={})
+        assert gc.isenabled() is enabled
+        refused(write_yaml, "storage:\n  default: {bucket: Bad_Bucket}\n")
+        assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if was else gc.disable)()
