@@ -373,30 +373,3 @@ def test_tables_takes_several_pipelines_like_validate_and_preview(tmp_path: Path
     assert main(["tables", "plan", "--platform", str(DEMO_PLATFORM), "--pipeline", str(DEMO_PIPELINE),
                  "--pipeline", str(DEMO_PIPELINE), "--embedded"]) == 0
     assert capsys.readouterr().out.count("4 tables: 4 create") == 2
-
-
-def _commands_in_docs() -> list[tuple[str, str]]:
-    found = []
-    for doc in [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]:
-        for block in re.findall(r"```bash\n(.*?)```", doc.read_text(), flags=re.DOTALL):
-            text = block.replace("\\\n", " ")
-            found += [(doc.name, line.split("#", 1)[0].strip()) for line in text.splitlines()
-                      if line.strip().startswith(("floe-infra ", ".venv/bin/floe-infra "))]
-    return found
-
-
-@pytest.mark.parametrize(("doc", "line"), _commands_in_docs())
-def test_every_command_the_docs_show_exists_with_its_options(doc: str, line: str):
-    from floe_infra.cli import build_parser
-
-    parser = build_parser()
-    words = line.split()[1:]
-    while words and isinstance(parser, argparse.ArgumentParser):
-        subparsers = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
-        if not subparsers or words[0] not in subparsers[0].choices:
-            break
-        parser = subparsers[0].choices[words.pop(0)]
-    known = {o for a in parser._actions for o in a.option_strings}
-    options = {w.strip("[]()|").split("=")[0] for w in words if w.strip("[(").startswith("--")}
-    assert options <= known, f"{doc}: `{line}` uses {sorted(options - known)}, unknown to `{parser.prog}`"
-    assert parser.prog != "floe-infra", f"{doc}: `{line}` names no command"
