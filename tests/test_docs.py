@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
+import hashlib
 import io
 import os
 import re
@@ -225,9 +226,22 @@ def scratch_copy(target: Path) -> Path:
         if source.is_file():
             (target / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target / name)
-    # ./dev.sh finds its venv set up already (the requirements it was made from are the same).
-    (target / ".venv").symlink_to(Path(sys.prefix))
+    # ./dev.sh finds the venv the suite runs in, set up for these requirements, and installs nothing. Were it
+    # set up for others, ./dev.sh would install into it from the scratch copy, which this suite never does.
+    venv = Path(sys.prefix)
+    stamp = venv / ".floe-requirements"
+    if not stamp.is_file() or stamp.read_text().strip() != requirements_digest(target):
+        pytest.fail(f"the venv {venv} is not set up for this checkout's requirements: run ./dev.sh setup (or "
+                    "./dev.sh test), then the suite")
+    (target / ".venv").symlink_to(venv)
     return target
+
+
+def requirements_digest(checkout: Path) -> str:
+    """What ./dev.sh setup records in the venv for the requirements of `checkout` (the files dev.sh lists)."""
+    files = re.search(r"^REQUIREMENTS=\((.*?)\)", (checkout / "dev.sh").read_text(), re.S | re.M)
+    assert files, "dev.sh no longer lists its REQUIREMENTS"
+    return hashlib.sha256(b"".join((checkout / name).read_bytes() for name in files[1].split())).hexdigest()
 
 
 # --- steps the reader takes by hand -----------------------------------------------------------------
