@@ -280,10 +280,8 @@ class Quote:
     printed: str
 
 
+# (The demo platform's resource count in docs/operations.md: tests/preview/test_offline_preview.py.)
 QUOTES = [
-    Quote("docs/operations.md", r"the demo platform's (\d+) resources, as `floe-infra preview --stack local`",
-          "floe-infra preview --stack local --pipeline demo/data_engineering/floe.yaml --assume-secret floe:tenantKey",
-          "floe-platform/local: {} resources"),
     Quote("docs/ci.md", r"a line per stack previewed \(`([^`]+)` above\)",
           "floe-infra preview --offline --stack dev --pipeline demo/data_engineering/floe.yaml", "{}"),
     Quote("docs/tables.md", r"progress is a line per table \(`([^`]+)`\)",
