@@ -63,10 +63,19 @@ class GoModule:
 # proxy because no binary can be downloaded here (docs/testing.md). Not used by the product.
 # pkg/v3 is not served at the Python SDK's 3.272.0; 3.274.0 is the nearest served release.
 PULUMI_CLI = GoModule("github.com/pulumi/pulumi/pkg/v3", "v3.274.0")
+# The CLI's libraries, and those of the Python language host built over them (tools/go/pulumi-language-python):
+# the host's own module is refused by the proxy at every version.
 PULUMI_SDK = GoModule("github.com/pulumi/pulumi/sdk/v3", "v3.274.0")
-# The Python language host left sdk/v3 for a module of its own that the proxy refuses at every version;
-# v3.68.0 is the newest sdk/v3 whose module zip still holds it. The engine speaks its protocol unchanged.
-PULUMI_LANGUAGE_PYTHON = GoModule("github.com/pulumi/pulumi/sdk/v3", "v3.68.0")
+# The random provider, built from the modules it bridges (tools/go/pulumi-resource-random): the proxy refuses
+# github.com/pulumi/pulumi-random/provider/v4 at every version. Its plugin is stamped with the version of the
+# pulumi-random Python SDK in requirements.txt. The bridge and terraform-provider-random commit are those of
+# pulumi-random's provider at bridge v3.137.0, with the bridge's replace of the plugin SDK by Pulumi's fork.
+PULUMI_RANDOM_SDK = "4.21.4"
+PULUMI_TERRAFORM_BRIDGE = GoModule("github.com/pulumi/pulumi-terraform-bridge/v3", "v3.137.0")
+TERRAFORM_PROVIDER_RANDOM = GoModule(
+    "github.com/terraform-providers/terraform-provider-random", "v1.3.2-0.20260513075824-f8d869dc98d9"
+)
+TERRAFORM_PLUGIN_SDK_FORK = GoModule("github.com/pulumi/terraform-plugin-sdk/v2", "v2.0.0-20260318212141-5525259d096b")
 # provider/v4 is served by commit only: f47bc2d6 is the v4.25.0 release, the Python SDK pinned in requirements.txt.
 PULUMI_KUBERNETES_PROVIDER = GoModule(
     "github.com/pulumi/pulumi-kubernetes/provider/v4", "v4.0.0-20260115033456-f47bc2d6f199"

@@ -80,3 +80,50 @@ def test_a_built_tool_is_not_built_again(toolchain: ModuleType, tmp_path: Path, 
     (tool.directory() / "bin" / "pulumi").write_text("#!/bin/sh\n")
     monkeypatch.setattr(toolchain, "_run", lambda *a, **k: pytest.fail("nothing may be built"))
     assert toolchain.build(tool) == ("cached", 0.0)
+
+
+def test_the_random_wrapper_builds_over_the_served_bridge_with_the_shim_and_the_plugin_sdk_fork(
+        toolchain: ModuleType):
+    gomod = toolchain.wrapper_gomod(toolchain._random_provider())
+    assert f"\t{versions.PULUMI_TERRAFORM_BRIDGE.path} {versions.PULUMI_TERRAFORM_BRIDGE.version}" in gomod
+    assert f"\t{versions.TERRAFORM_PROVIDER_RANDOM.path} {versions.TERRAFORM_PROVIDER_RANDOM.version}" in gomod
+    assert f"replace {versions.TERRAFORM_PROVIDER_RANDOM.path}/shim => ./shim" in gomod
+    assert ("replace github.com/hashicorp/terraform-plugin-sdk/v2 => "
+            f"{versions.TERRAFORM_PLUGIN_SDK_FORK.path} {versions.TERRAFORM_PLUGIN_SDK_FORK.version}") in gomod
+    assert "pulumi-random/provider" not in gomod, "the proxy refuses pulumi-random's own module"
+
+
+def test_the_random_plugin_is_stamped_with_the_version_of_the_pinned_python_sdk(toolchain: ModuleType):
+    requirement = next(line for line in (REPO / "requirements.txt").read_text().splitlines()
+                       if line.startswith("pulumi-random=="))
+    assert requirement == f"pulumi-random=={versions.PULUMI_RANDOM_SDK}"
+    assert toolchain._random_provider().ldflags.endswith(f".Version={versions.PULUMI_RANDOM_SDK}")
+
+
+def test_the_language_host_is_built_over_the_sdk_of_the_clis_release_and_stamped_with_it(toolchain: ModuleType):
+    host = toolchain._language_python()
+    assert host.requires == ((versions.PULUMI_SDK.path, versions.PULUMI_CLI.version),)
+    assert host.ldflags.endswith(f"version.Version={versions.PULUMI_CLI.version.removeprefix('v')}")
+    # The program runner and the dynamic provider shim of the same release; no adapter, no policy shim.
+    assert host.binaries == ("pulumi-language-python", "pulumi-language-python-exec", "pulumi-resource-pulumi-python")
+
+
+def test_the_cache_key_covers_floe_infras_own_go_sources(toolchain: ModuleType, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch):
+    sources = tmp_path / "pulumi-language-python" / "pulumi-language-python"
+    sources.mkdir(parents=True)
+    (sources / "main.go").write_text("package main\n")
+    monkeypatch.setattr(toolchain, "GO_SOURCES", tmp_path)
+    before = toolchain._language_python().key()
+    (sources / "main.go").write_text("package main\n\nfunc main() {}\n")
+    edited = toolchain._language_python().key()
+    (sources / "host.go").write_text("package main\n")
+    assert len({before, edited, toolchain._language_python().key()}) == 3
+
+
+@pytest.mark.parametrize("name", ["pulumi-language-python", "pulumi-resource-random"])
+def test_each_own_source_tree_holds_the_main_package_the_tool_builds(toolchain: ModuleType, name: str):
+    tool = toolchain.TOOLS[name]()
+    assert tool.sources == name
+    [package] = tool.packages
+    assert (toolchain.GO_SOURCES / name / package / "main.go").read_text().startswith("// Command ")

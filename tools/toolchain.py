@@ -1,14 +1,19 @@
 #!/usr/bin/env python3
-"""Build the e2e toolchain from Go modules: the Pulumi CLI, its Python language host, the kubernetes
-provider, and a Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler,
-kwok).
+"""Build the e2e toolchain from Go modules: the Pulumi CLI, its Python language host, the random and
+kubernetes providers, and a Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager,
+kube-scheduler, kwok).
 
 Nothing can be downloaded as a binary on the machines this project is built on, so every binary comes
 from the Go module proxy, pinned in floe_infra/versions.py. Each tool is built in a small wrapper module
 generated under the cache (its go.mod requires the upstream module and repeats the replaces the upstream
 go.mod needs, which Go ignores in dependencies) and cached under
-`~/.cache/floe-infra/toolchain/<tool>-<key>/`, keyed by everything that decides the build. Rerunning is
-a no-op once built.
+`~/.cache/floe-infra/toolchain/<tool>-<key>/` (or `$FLOE_TOOLCHAIN_CACHE`), keyed by everything that
+decides the build. Rerunning is a no-op once built.
+
+Two tools have main packages the proxy does not serve, so their small Go sources are floe-infra's own
+(tools/go/<tool>/, part of the key): the Python language host, over the served sdk/v3 libraries at the
+CLI's version, and the random provider, over the served Terraform bridge and terraform-provider-random,
+its schema generated at build time by the bridge's tfgen.
 
 Usage: python tools/toolchain.py [build]   build what is missing, print what and how long
        python tools/toolchain.py bin-dir   print the directory to put on PATH
@@ -33,6 +38,8 @@ from types import ModuleType
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = Path(os.environ.get("FLOE_TOOLCHAIN_CACHE", Path.home() / ".cache" / "floe-infra" / "toolchain"))
+# floe-infra's own Go sources of the tools whose main packages no served module holds.
+GO_SOURCES = ROOT / "tools" / "go"
 # Bump when the way a tool is built changes (not its version: the version is part of the key already).
 RECIPE = 1
 
@@ -65,11 +72,15 @@ class Tool:
     packages: tuple[str, ...] = ()
     ldflags: str = ""
     extra_key: tuple[str, ...] = field(default=())
+    # A directory under tools/go/ copied into the wrapper before anything else (floe-infra's own sources).
+    sources: str = ""
 
     def key(self) -> str:
+        # floe-infra's own sources are part of what decides the build (only tools that have some).
+        extra = (*self.extra_key, sources_digest(self.sources)) if self.sources else self.extra_key
         spec = json.dumps(
             [RECIPE, self.name, self.binaries, self.requires, self.replaces, self.packages, self.ldflags,
-             self.extra_key, _go_version()],
+             extra, _go_version()],
         )
         return hashlib.sha256(spec.encode()).hexdigest()[:12]
 
@@ -105,8 +116,18 @@ def _module_dir(module: str, version: str, cwd: Path) -> Path:
     return Path(info["Dir"])
 
 
+def sources_digest(name: str) -> str:
+    """A digest of floe-infra's Go sources of one tool: their paths and contents."""
+    digest = hashlib.sha256()
+    root = GO_SOURCES / name
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 def _copy_package(source: Path, target: Path) -> None:
-    """A main package from the module cache into the wrapper, writable (the cache is read-only)."""
+    """A directory (a main package from the read-only module cache, or floe-infra's sources) into the
+    wrapper, writable."""
     shutil.copytree(source, target, dirs_exist_ok=True)
     for path in [target, *target.rglob("*")]:
         path.chmod(0o755 if path.is_dir() else 0o644)
@@ -129,13 +150,12 @@ def _pulumi() -> Tool:
 
 
 def _python_scripts(wrapper: Path, out: Path) -> None:
-    """The CLI distribution's Python shims: program runner, dynamic providers and policy packs."""
-    current = _module_dir(V.PULUMI_SDK.path, V.PULUMI_SDK.version, wrapper)
-    host = _module_dir(V.PULUMI_LANGUAGE_PYTHON.path, V.PULUMI_LANGUAGE_PYTHON.version, wrapper)
+    """The CLI distribution's Python shims of the same release: the program runner the host starts, and the
+    dynamic provider plugin the engine starts (`python -m pulumi.dynamic` in the stack's virtualenv)."""
+    sdk = _module_dir(V.PULUMI_SDK.path, V.PULUMI_SDK.version, wrapper)
     for source in (
-        current / "python" / "cmd" / "pulumi-language-python-exec",
-        current / "python" / "dist" / "pulumi-resource-pulumi-python",
-        host / "python" / "dist" / "pulumi-analyzer-policy-python",
+        sdk / "python" / "cmd" / "pulumi-language-python-exec",
+        sdk / "python" / "dist" / "pulumi-resource-pulumi-python",
     ):
         target = out / source.name
         shutil.copyfile(source, target)
@@ -143,18 +163,66 @@ def _python_scripts(wrapper: Path, out: Path) -> None:
 
 
 def _language_python() -> Tool:
+    # The host's own module (sdk/python/cmd/pulumi-language-python/v3) is refused by the proxy at every
+    # version; floe-infra's host (tools/go/pulumi-language-python) serves the same RPCs over sdk/v3 at the
+    # CLI's release, whose python/toolchain package resolves virtualenvs, pip, poetry and uv.
+    version = V.PULUMI_SDK.version.removeprefix("v")
     return Tool(
         name="pulumi-language-python",
-        binaries=(
-            "pulumi-language-python",
-            "pulumi-language-python-exec",
-            "pulumi-resource-pulumi-python",
-            "pulumi-analyzer-policy-python",
+        binaries=("pulumi-language-python", "pulumi-language-python-exec", "pulumi-resource-pulumi-python"),
+        requires=((V.PULUMI_SDK.path, V.PULUMI_SDK.version),),
+        sources="pulumi-language-python",
+        packages=("./pulumi-language-python",),
+        ldflags=f"-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version={version}",
+    )
+
+
+RANDOM_VERSION_STAMP = "floe.dev/toolchain/pulumi-resource-random/provider.Version"
+
+
+def _random_shim(wrapper: Path) -> None:
+    """The shim's module (a name under terraform-provider-random's path, so it may import the provider's
+    internal package) and the files tfgen fills in, empty until it runs."""
+    (wrapper / "shim" / "go.mod").write_text(
+        f"module {V.TERRAFORM_PROVIDER_RANDOM.path}/shim\n\ngo 1.26\n\n"
+        f"require {V.TERRAFORM_PROVIDER_RANDOM.path} {V.TERRAFORM_PROVIDER_RANDOM.version}\n")
+    (wrapper / "provider" / "bridge-metadata.json").write_text("{}\n")
+    (wrapper / "pulumi-resource-random" / "schema.json").write_text("{}\n")
+
+
+def _random_schema(wrapper: Path) -> None:
+    """tfgen's schema and bridge metadata, from terraform-provider-random's schema and docs; the schema gets
+    the plugin's version (tfgen leaves it out), as upstream's generate step does. The docs' HCL examples
+    are left out: converting them needs `pulumi convert` and its Terraform converter plugin."""
+    out = wrapper / "tfgen-out"
+    _run(["go", "run", "-ldflags", f"-X {RANDOM_VERSION_STAMP}={V.PULUMI_RANDOM_SDK}", "./pulumi-tfgen-random",
+          "schema", "--skip-examples", "--out", str(out)], cwd=wrapper)
+    shutil.copyfile(out / "bridge-metadata.json", wrapper / "provider" / "bridge-metadata.json")
+    schema = json.loads((out / "schema.json").read_text())
+    schema["version"] = V.PULUMI_RANDOM_SDK
+    (wrapper / "pulumi-resource-random" / "schema.json").write_text(json.dumps(schema, indent=2) + "\n")
+
+
+def _random_provider() -> Tool:
+    return Tool(
+        name="pulumi-resource-random",
+        binaries=("pulumi-resource-random",),
+        requires=(
+            (V.PULUMI_TERRAFORM_BRIDGE.path, V.PULUMI_TERRAFORM_BRIDGE.version),
+            (V.TERRAFORM_PROVIDER_RANDOM.path, V.TERRAFORM_PROVIDER_RANDOM.version),
+            (f"{V.TERRAFORM_PROVIDER_RANDOM.path}/shim", "v0.0.0"),
         ),
-        requires=((V.PULUMI_LANGUAGE_PYTHON.path, V.PULUMI_LANGUAGE_PYTHON.version),),
-        packages=("github.com/pulumi/pulumi/sdk/v3/python/cmd/pulumi-language-python",),
-        ldflags=f"-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version={V.PULUMI_LANGUAGE_PYTHON.version}",
-        extra_key=(V.PULUMI_SDK.version,),
+        replaces=(
+            (f"{V.TERRAFORM_PROVIDER_RANDOM.path}/shim", "./shim"),
+            # The bridge's own go.mod replaces the plugin SDK with Pulumi's fork; as a dependency, it is ignored.
+            ("github.com/hashicorp/terraform-plugin-sdk/v2",
+             f"{V.TERRAFORM_PLUGIN_SDK_FORK.path} {V.TERRAFORM_PLUGIN_SDK_FORK.version}"),
+        ),
+        sources="pulumi-resource-random",
+        prepare=_random_shim,
+        generate=_random_schema,
+        packages=("./pulumi-resource-random",),
+        ldflags=f"-X {RANDOM_VERSION_STAMP}={V.PULUMI_RANDOM_SDK}",
     )
 
 
@@ -273,6 +341,7 @@ def _kwok() -> Tool:
 TOOLS: dict[str, Callable[[], Tool]] = {
     "pulumi": _pulumi,
     "pulumi-language-python": _language_python,
+    "pulumi-resource-random": _random_provider,
     "pulumi-resource-kubernetes": _kubernetes_provider,
     "etcd": _etcd,
     "kubernetes": _kubernetes,
@@ -308,6 +377,8 @@ def build(tool: Tool) -> tuple[str, float]:
     wrapper = directory / "src"
     shutil.rmtree(wrapper, ignore_errors=True)
     wrapper.mkdir(parents=True)
+    if tool.sources:
+        _copy_package(GO_SOURCES / tool.sources, wrapper)
     (wrapper / "go.mod").write_text(wrapper_gomod(tool))
     (wrapper / "tools.go").write_text(_tools_go(tool))
     if tool.prepare:

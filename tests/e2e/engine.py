@@ -1,10 +1,9 @@
 """The real Pulumi CLI, driven as a user drives it: a `file://` backend and the passphrase secrets provider.
 
 The CLI, its Python language host, the `pulumi-resource-pulumi-python` shim (dynamic providers) and
-the kubernetes provider come from the toolchain directory (tools/toolchain.py); they are found on
-PATH, as an installed CLI finds them. The project's virtualenv is first on PATH: the language host
-built here predates runtime options reaching hosts over RPC, so it runs the `python3` it finds,
-which is what an activated virtualenv gives a user as well.
+the random and kubernetes providers come from the toolchain directory (tools/toolchain.py); they are
+found on PATH, as an installed CLI finds them. No virtualenv is on PATH: the host runs each program,
+policy pack and dynamic provider in the virtualenv its project names (`runtime.options.virtualenv`).
 """
 
 from __future__ import annotations
@@ -12,8 +11,8 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,12 +52,10 @@ class Pulumi:
     history: list[Result] = field(default_factory=list)
 
     def env(self) -> dict[str, str]:
-        venv_bin = Path(sys.executable).parent
         (self.workdir / "state").mkdir(parents=True, exist_ok=True)
         return {
             **os.environ,
-            "PATH": os.pathsep.join([str(self._adapter_bin()), str(venv_bin), str(self.toolchain),
-                                     os.environ.get("PATH", "")]),
+            "PATH": os.pathsep.join([str(self.toolchain), os.environ.get("PATH", "")]),
             "PULUMI_HOME": str(self.workdir / "pulumi-home"),
             "PULUMI_BACKEND_URL": f"file://{self.workdir / 'state'}",
             "PULUMI_CONFIG_PASSPHRASE": self.passphrase,
@@ -69,22 +66,10 @@ class Pulumi:
             "NO_COLOR": "1",
         }
 
-    def _adapter_bin(self) -> Path:
-        """A `pulumi-language-python` that puts language_host_adapter.py in front of the built host."""
-        directory = self.workdir / "adapter-bin"
-        launcher = directory / "pulumi-language-python"
-        if not launcher.exists():
-            directory.mkdir(parents=True, exist_ok=True)
-            adapter = Path(__file__).with_name("language_host_adapter.py")
-            launcher.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{adapter}" '
-                                f'"{self.toolchain / "pulumi-language-python"}" "$@"\n')
-            launcher.chmod(0o755)
-        return directory
-
     def run(self, *args: str, cwd: Path, check: bool = True, timeout: float = COMMAND_TIMEOUT_SECONDS,
-            passphrase: str | None = None) -> Result:
+            passphrase: str | None = None, env: Mapping[str, str] | None = None) -> Result:
         start = time.monotonic()
-        env = self.env() | ({"PULUMI_CONFIG_PASSPHRASE": passphrase} if passphrase else {})
+        env = self.env() | ({"PULUMI_CONFIG_PASSPHRASE": passphrase} if passphrase else {}) | dict(env or {})
         completed = subprocess.run(["pulumi", *args, "--non-interactive"], cwd=cwd, env=env,
                                    capture_output=True, text=True, timeout=timeout, check=False,
                                    preexec_fn=die_with_parent)
@@ -119,18 +104,20 @@ class Stack:
         for key, value in (secrets or {}).items():
             self.run("config", "set", "--secret", key, value, "--stack", self.name, *self._config_args())
 
-    def run(self, *args: str, check: bool = True, passphrase: str | None = None) -> Result:
+    def run(self, *args: str, check: bool = True, passphrase: str | None = None,
+            env: Mapping[str, str] | None = None) -> Result:
         """A pulumi command in the project directory, with this stack's passphrase unless another is given."""
-        return self.pulumi.run(*args, cwd=self.project_dir, check=check, passphrase=passphrase or self.passphrase)
+        return self.pulumi.run(*args, cwd=self.project_dir, check=check, passphrase=passphrase or self.passphrase,
+                               env=env)
 
     def _config_args(self) -> tuple[str, ...]:
         return ("--config-file", str(self.config_file))
 
-    def cmd(self, *args: str, check: bool = True) -> Result:
-        return self.run(*args, "--stack", self.name, *self._config_args(), check=check)
+    def cmd(self, *args: str, check: bool = True, env: Mapping[str, str] | None = None) -> Result:
+        return self.run(*args, "--stack", self.name, *self._config_args(), check=check, env=env)
 
-    def up(self, *extra: str) -> Result:
-        return self.cmd("up", "--yes", "--skip-preview", "--diff", *extra)
+    def up(self, *extra: str, env: Mapping[str, str] | None = None) -> Result:
+        return self.cmd("up", "--yes", "--skip-preview", "--diff", *extra, env=env)
 
     def preview(self, *extra: str, check: bool = True) -> Result:
         return self.cmd("preview", "--diff", *extra, check=check)

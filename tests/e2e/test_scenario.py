@@ -16,7 +16,6 @@ import requests
 import yaml
 
 from floe_infra.iceberg.catalogs import CatalogTarget, open_catalog
-from tests.conftest import REPO
 from tests.e2e.conftest import Clock
 from tests.e2e.kube import Cluster, ObjectRef, declared_objects
 from tests.e2e.world import CREDENTIAL_KEY, NAMESPACE, ROOT_SECRET, STACK, World, e2e_world
@@ -254,7 +253,7 @@ def test_6_a_change_applies_exactly_itself_and_passes_the_policy_pack(step: Worl
     platform = yaml.safe_load(platform_file.read_text())
     platform["deployment"]["tenants"]["marketing"] = {"writes": ["gold"], "reads": ["silver", "gold"]}
     platform_file.write_text(yaml.safe_dump(platform, sort_keys=False))
-    policy = ("--policy-pack", str(REPO / "policy"))
+    policy = ("--policy-pack", str(step.policy_dir))
     with clock("6a platform preview (tenant added, policy pack)"):
         planned = _changes(step.platform.preview("--json", *policy).json())
     # The workspace and Cube's model mounts list the tenant; the quota's plan counts its code server; MinIO adds its

@@ -97,6 +97,8 @@ class World:
     platform: Stack
     pipeline: Stack
     tenant_private_key: str
+    # The CrossGuard pack (`--policy-pack`), run by the engine through the language host.
+    policy_dir: Path
     failed: list[str] = field(default_factory=list)
 
 
@@ -119,11 +121,14 @@ def e2e_world(workdir: Path) -> Iterator[World]:
     platform_dir.mkdir()
     for name in ("Pulumi.yaml", "__main__.py"):
         shutil.copyfile(REPO / name, platform_dir / name)
-    for project_dir in (platform_dir, pipeline_dir):
+    # The policy pack too: CI installs its own virtualenv beside it (docs/ci.md); the copy names this one.
+    policy_dir = workdir / "policy"
+    shutil.copytree(REPO / "policy", policy_dir, ignore=shutil.ignore_patterns("venv", "__pycache__"))
+    for project_file in (platform_dir / "Pulumi.yaml", pipeline_dir / "Pulumi.yaml", policy_dir / "PulumiPolicy.yaml"):
         # The copies run in this checkout's virtualenv (the originals point at it relatively).
-        project = yaml.safe_load((project_dir / "Pulumi.yaml").read_text())
+        project = yaml.safe_load(project_file.read_text())
         project["runtime"]["options"]["virtualenv"] = str(Path(sys.prefix))
-        (project_dir / "Pulumi.yaml").write_text(yaml.safe_dump(project))
+        project_file.write_text(yaml.safe_dump(project))
     saved_env = {k: os.environ.get(k) for k in ("FLOE_E2E_POLARIS_URL",)}
     try:
         with iceberg_rest_server(workdir / "iceberg") as iceberg, control_plane(bin_dir, workdir / "cluster") as plane:
@@ -147,7 +152,7 @@ def e2e_world(workdir: Path) -> Iterator[World]:
             }, secrets={"floe:tenantKey": private_key})
             try:
                 yield World(workdir, plane, Cluster(plane.kubeconfig), polaris, pulumi, platform, pipeline,
-                            private_key)
+                            private_key, policy_dir)
             finally:
                 polaris.stop()
     finally:
