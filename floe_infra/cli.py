@@ -293,6 +293,17 @@ def _new_environment(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
+# --- migrate ---------------------------------------------------------------------------------------
+
+
+def _migrate_passwords(args: argparse.Namespace) -> int:
+    from floe_infra.migrate import PulumiCli, migrate_passwords
+
+    migrate_passwords(PulumiCli(args.project_dir, args.stack, args.config_file),
+                      lambda step: print(f"- {step}", flush=True))
+    return ExitCode.OK
+
+
 # --- the parser ------------------------------------------------------------------------------------
 
 
@@ -469,6 +480,18 @@ def build_parser() -> argparse.ArgumentParser:
     gate.add_argument("head", type=Path, help="the results of the head side")
     gate.add_argument("--labels", default="[]", metavar="JSON",
                       help=f"the pull request's labels as a JSON list; {RISK_LABEL} accepts its risky changes")
+
+    migrate = _group(sub, "migrate", "move a stack created by an earlier floe-infra release forward",
+                     {OK, RUNTIME, INVALID, REFUSED})
+    passwords = _subcommand(migrate, "passwords", "adopt floe-infra 0.1's generated passwords into pulumi-random "
+                            "RandomPasswords, writing no Secret (docs/operations.md)", _migrate_passwords,
+                            {OK: "migrated, or nothing to migrate",
+                             RUNTIME: "a Pulumi command failed; what it printed says why, and rerunning continues",
+                             INVALID: "a usage error",
+                             REFUSED: "a value would not be adopted as it is; nothing was changed"})
+    passwords.add_argument("--stack", required=True, help="the platform stack to migrate")
+    passwords.add_argument("--project-dir", type=Path, default=Path("."), help="the platform project (default .)")
+    passwords.add_argument("--config-file", type=Path, help="the stack's config file, when not Pulumi.<stack>.yaml")
 
     charts = _group(sub, "charts", "manage local chart copies", {OK, RUNTIME, INVALID})
     fetch = _subcommand(charts, "fetch", "download the Dagster charts without their broken schemas, ahead of the "

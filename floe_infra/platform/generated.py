@@ -1,75 +1,101 @@
 """Generated credentials: random values the platform creates for the services it deploys.
 
-A `GeneratedPassword` draws its value from the operating system's CSPRNG (`secrets`) once, when it
-is created, and keeps it in the stack's state as a secret; nothing changes it afterwards except a
-replacement: a new `length` or `rotation` (or `pulumi up --replace <urn>`) generates a new value and
-everything that reads it follows. floe-infra owns this small resource instead of depending on the
-pulumi-random provider so that a platform deploys with one provider plugin fewer to mirror into
-air-gapped networks (the generator is 20 lines of the standard library).
+Each is a pulumi-random `RandomPassword`: the random provider draws the value once, when it is
+created, and keeps it in the stack's state as a secret. Nothing changes it afterwards except a
+replacement: a new `length`, or a new rotation (its `keepers`, from `deployment.rotate`), or
+`pulumi up --replace <urn>`, generates a new value and everything that reads it follows. The values
+are alphanumeric: they end up in connection strings, CSV bootstrap credentials and chart scripts.
+
+Stacks created by floe-infra 0.1 hold their values in `GeneratedPassword`, a dynamic resource of
+floe-infra's own. `floe-infra migrate passwords` (floe_infra/migrate.py) moves them: while it runs,
+`IMPORTS_ENV` names a file of the current values, and each RandomPassword adopts its value with
+`import_` (the password is its import ID) instead of drawing one. The dynamic provider stays
+importable for that: stack state names it, and the engine refreshes and deletes those resources with
+it until the migration has dropped them.
 """
 
 from __future__ import annotations
 
-import secrets
-import string
-from typing import TYPE_CHECKING, Any, ClassVar
+import json
+import os
+from pathlib import Path
+from typing import Any, ClassVar
 
 import pulumi
 import pulumi.dynamic as dynamic
+import pulumi_random as random
 
-ALPHABET = string.ascii_letters + string.digits
-TYPE = "pulumi-python:dynamic/platform:GeneratedPassword"
-# Inputs whose change generates a new value.
-REPLACE_ON = ("length", "rotation")
+from floe_infra.errors import FloeError
+
+TYPE = "random:index/randomPassword:RandomPassword"
+# The former dynamic resource, in stacks not migrated yet.
+LEGACY_TYPE = "pulumi-python:dynamic/platform:GeneratedPassword"
+# Set by `floe-infra migrate passwords` only: a JSON file {resource name: current value}.
+IMPORTS_ENV = "FLOE_PASSWORD_IMPORTS"
+# What an import records that floe-infra declares otherwise: its class options (import assumes special
+# characters) and its keepers (import records none). The migration then records what floe-infra declares.
+IMPORT_IGNORES = ("special", "keepers")
+
+
+class PasswordMigrationError(FloeError):
+    """Raised when a stack still holds floe-infra 0.1's generated passwords outside a migration."""
+
+
+def keepers(rotation: int) -> dict[str, str]:
+    """What replaces a value when it changes: the number of rotations asked for so far."""
+    return {"rotation": str(rotation)}
+
+
+def pending_imports() -> dict[str, str]:
+    """The values to adopt, by resource name, while `floe-infra migrate passwords` runs; empty otherwise."""
+    path = os.environ.get(IMPORTS_ENV)
+    if not path:
+        return {}
+    values = json.loads(Path(path).read_text())
+    if not isinstance(values, dict) or not all(isinstance(v, str) for v in values.values()):
+        raise PasswordMigrationError(f"{IMPORTS_ENV}={path} is not a JSON object of strings")
+    return values
+
+
+def generated_password(name: str, *, length: int, rotation: int, imported: str | None,
+                       opts: pulumi.ResourceOptions) -> random.RandomPassword:
+    """An alphanumeric RandomPassword; with `imported`, one that adopts that value instead of drawing one.
+
+    Args:
+        name: The resource name.
+        length: Characters of the value.
+        rotation: Rotations asked for so far (`deployment.rotate`); a new number draws a new value.
+        imported: A current value to adopt (`floe-infra migrate passwords`), or None.
+        opts: The resource's options (its parent); the import options are added to them.
+    """
+    if imported is not None:
+        opts = pulumi.ResourceOptions.merge(
+            opts, pulumi.ResourceOptions(import_=imported, ignore_changes=list(IMPORT_IGNORES)))
+    return random.RandomPassword(name, length=length, special=False, keepers=keepers(rotation), opts=opts)
 
 
 class GeneratedPasswordProvider(dynamic.ResourceProvider):
-    """Creates an alphanumeric value; a new length or rotation replaces it (a rotation)."""
+    """floe-infra 0.1's generated passwords, as stack state still names them.
+
+    Only the engine's refresh and delete reach it, on stacks not migrated yet: a refresh outside a
+    migration stops the operation with what to do (before anything changes); during one it keeps the
+    value; a delete (the migration's, or a destroy's) has nothing outside the state to remove.
+    """
 
     # Pickled into stack state under the stable path (floe_infra/providers.py), wherever this code lives.
     __module__ = "floe_infra.providers"
 
-    # Bumped on purpose when what the provider does with unchanged inputs changes: an update, never a
-    # new value.
     VERSION: ClassVar[int] = 1
 
-    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> dynamic.CheckResult:
-        length = news.get("length")
-        failures = []
-        if not isinstance(length, int | float) or not 16 <= int(length) <= 256:
-            failures.append(dynamic.CheckFailure("length", f"length must be 16 to 256 characters, not {length!r}"))
-        return dynamic.CheckResult(news, failures)
-
-    def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
-        value = "".join(secrets.choice(ALPHABET) for _ in range(int(props["length"])))
-        outputs = {key: props.get(key) for key in (*REPLACE_ON, "provider_version")} | {"result": value}
-        return dynamic.CreateResult(secrets.token_hex(8), outputs)
-
-    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.DiffResult:
-        replaces = [key for key in REPLACE_ON if olds.get(key) != news.get(key)]
-        changed = bool(replaces) or olds.get("provider_version") != news.get("provider_version")
-        return dynamic.DiffResult(changes=changed, replaces=replaces, delete_before_replace=False)
-
-    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.UpdateResult:
-        # Only the provider's version changed (anything else replaces): the value stays.
-        return dynamic.UpdateResult({**olds, "provider_version": news.get("provider_version")})
-
     def read(self, id_: str, props: dict[str, Any]) -> dynamic.ReadResult:
-        # The value exists only in state: there is nothing outside to drift.
+        if not os.environ.get(IMPORTS_ENV):
+            raise PasswordMigrationError(
+                "this stack holds passwords generated by floe-infra 0.1 (GeneratedPassword): run `floe-infra "
+                "migrate passwords --stack <stack>` in the platform project first; it moves each value into a "
+                "pulumi-random RandomPassword and changes nothing else (docs/operations.md). To destroy the "
+                "stack instead, run `pulumi destroy --refresh=false`.")
         return dynamic.ReadResult(id_, props)
 
-
-class GeneratedPassword(dynamic.Resource, module="platform", name="GeneratedPassword"):
-    """A generated alphanumeric secret; `result` is secret in state and in every output."""
-
-    if TYPE_CHECKING:
-        # For type checkers only (see iceberg/resource.py): the SDK evaluates class annotations per registration.
-        result: pulumi.Output[str]
-
-    def __init__(self, name: str, *, length: int, rotation: int = 0,
-                 opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(
-            GeneratedPasswordProvider(), name,
-            {"length": length, "rotation": rotation, "provider_version": GeneratedPasswordProvider.VERSION,
-             "result": None},
-            pulumi.ResourceOptions.merge(pulumi.ResourceOptions(additional_secret_outputs=["result"]), opts))
+    def delete(self, _id: str, _props: dict[str, Any]) -> None:
+        # The value exists only in state.
+        return None

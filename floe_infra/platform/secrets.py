@@ -2,7 +2,7 @@
 
 A `secret_ref` in platform.yaml names a Secret in the platform namespace. Three origins:
 - generated: the platform deploys the service that owns the credential, so it generates the
-  value (`GeneratedPassword`) and creates the Secret;
+  value (a pulumi-random `RandomPassword`, floe_infra/platform/generated.py) and creates the Secret;
 - provided: the stack config holds it (`pulumi config set --secret --path 'floe:secret-<name>.<KEY>'`),
   and the platform creates the Secret from it;
 - external: the Secret must already exist (External Secrets, Vault, Sealed Secrets...).
@@ -17,13 +17,14 @@ from enum import StrEnum
 
 import pulumi
 import pulumi_kubernetes as k8s
+import pulumi_random as random
 
 from floe_infra.config.base import SecretReference
 from floe_infra.config.credentials import CredentialMode
 from floe_infra.config.platform import PlatformConfig
 from floe_infra.config.tenancy import resolve_tenants, tenant_storage_secret
 from floe_infra.errors import FloeError
-from floe_infra.platform.generated import GeneratedPassword
+from floe_infra.platform.generated import generated_password, pending_imports
 from floe_infra.platform.kubernetes import object_meta
 from floe_infra.topology import Provisioner, Topology, provisioner_of
 
@@ -206,7 +207,7 @@ class PlatformSecrets(pulumi.ComponentResource):
     """Generated and provided Secrets of the platform, plus handles on generated values."""
 
     secrets: dict[str, k8s.core.v1.Secret]
-    passwords: dict[str, GeneratedPassword]
+    passwords: dict[str, random.RandomPassword]
     specs: dict[str, SecretSpec]
 
     def __init__(self, name: str, platform: PlatformConfig, specs: Mapping[str, SecretSpec],
@@ -217,6 +218,8 @@ class PlatformSecrets(pulumi.ComponentResource):
         self.passwords = {}
         self.secrets = {}
         self._rotations = rotations(platform, self.specs)
+        # Current values to adopt, by resource name, while `floe-infra migrate passwords` runs.
+        self._imports = pending_imports()
         for spec in self.specs.values():
             if spec.origin is Origin.GENERATED:
                 data = {key: self._value(name, source) for key, source in spec.keys.items()}
@@ -234,11 +237,12 @@ class PlatformSecrets(pulumi.ComponentResource):
             )
         self.register_outputs({"secrets": sorted(self.secrets)})
 
-    def _password(self, name: str, source: Random) -> GeneratedPassword:
+    def _password(self, name: str, source: Random) -> random.RandomPassword:
         if source.id not in self.passwords:
-            self.passwords[source.id] = GeneratedPassword(
-                f"{name}-{source.id}", length=source.length, rotation=self._rotations.get(source.id, 0),
-                opts=pulumi.ResourceOptions(parent=self))
+            resource_name = f"{name}-{source.id}"
+            self.passwords[source.id] = generated_password(
+                resource_name, length=source.length, rotation=self._rotations.get(source.id, 0),
+                imported=self._imports.get(resource_name), opts=pulumi.ResourceOptions(parent=self))
         return self.passwords[source.id]
 
     def _value(self, name: str, source: KeySource) -> pulumi.Input[str]:

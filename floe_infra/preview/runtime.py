@@ -94,6 +94,9 @@ class RegisteredResource:
     delete_before_replace: bool
     id: str = ""
     outputs: dict[str, Any] = field(default_factory=dict)
+    # `import_`: the ID of an existing resource to adopt instead of creating one.
+    import_id: str = ""
+    ignore_changes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -140,9 +143,11 @@ class RecordingMocks(pulumi.runtime.Mocks):
             key = args.inputs.get("public_key") and (self.tenant_public_key or args.inputs["public_key"])
             state["sealed_credentials"] = deterministic_seal(key, credentials, args.name) if key else None
         if args.typ == generated.TYPE:
-            rotation = int(args.inputs.get("rotation") or 0)
+            # The random provider's value: an imported one is its import ID.
+            rotation = int((args.inputs.get("keepers") or {}).get("rotation") or 0)
             seed = args.name if rotation == 0 else f"{args.name}#{rotation}"
-            state["result"] = pulumi.Output.secret(fake_secret(seed, int(args.inputs["length"])))
+            value = args.resource_id or fake_secret(seed, int(args.inputs["length"]))
+            state["result"] = pulumi.Output.secret(value)
         if args.typ in VERSIONED_KINDS:
             # The API server's object version: it changes exactly when what is written changes.
             written = json.dumps(args.inputs, sort_keys=True, default=str).encode()
@@ -173,7 +178,8 @@ class RecordingMonitor(mocks.MockMonitor):
                 custom=bool(request.custom), inputs=rpc.deserialize_properties(request.object),
                 dependencies=list(request.dependencies), provider=request.provider,
                 protect=bool(request.protect), retain_on_delete=bool(request.retainOnDelete),
-                delete_before_replace=bool(request.deleteBeforeReplace), id=response.id))
+                delete_before_replace=bool(request.deleteBeforeReplace), id=response.id,
+                import_id=request.importId, ignore_changes=list(request.ignoreChanges)))
         return response
 
 

@@ -1,42 +1,73 @@
-"""The generated-password provider, called directly as the engine would call it."""
+"""Generated passwords: pulumi-random RandomPasswords, and the adoption of floe-infra 0.1's values."""
 
 from __future__ import annotations
 
-import string
+import json
+from pathlib import Path
 
 import pytest
+from pulumi.runtime import rpc
 
-from floe_infra.platform.generated import GeneratedPasswordProvider
+from floe_infra.platform import generated
+from floe_infra.platform.generated import GeneratedPasswordProvider, PasswordMigrationError
+from floe_infra.preview.runtime import fake_secret
+from tests.platform.conftest import demo_run, run_platform_stack
 
-PROVIDER = GeneratedPasswordProvider()
-
-
-def test_a_created_password_is_alphanumeric_of_the_asked_length_and_new_each_time():
-    first = PROVIDER.create({"length": 40, "rotation": 0, "result": None})
-    second = PROVIDER.create({"length": 40, "rotation": 0, "result": None})
-    value = first.outs["result"]
-    assert len(value) == 40
-    assert set(value) <= set(string.ascii_letters + string.digits)
-    assert value != second.outs["result"]
-    assert first.id != second.id
+ROOT_PASSWORD = "floe-secrets-polaris-root"
+ADOPTED = "adoptedValueFromRelease01xxxxxxxxxxxxxxx"  # an obviously fake test value, 40 characters
 
 
-def test_an_unchanged_password_has_no_diff():
-    olds = PROVIDER.create({"length": 40, "rotation": 0, "result": None}).outs
-    diff = PROVIDER.diff("id", olds, {"length": 40, "rotation": 0, "result": None})
-    assert diff.changes is False
-    assert diff.replaces == []
+def test_every_generated_value_is_an_alphanumeric_random_password_of_its_length():
+    run = demo_run("local")
+    passwords = {r.name: r.inputs for r in run.of_type(generated.TYPE)}
+    assert passwords[ROOT_PASSWORD] == {"length": 40, "special": False, "keepers": {"rotation": "0"}}
+    assert passwords["floe-secrets-polaris-token-key"]["length"] == 48
+    assert passwords["floe-secrets-minio-root-user"]["length"] == 20
+    assert {inputs["special"] for inputs in passwords.values()} == {False}
+    assert run.of_type(generated.LEGACY_TYPE) == []
 
 
-@pytest.mark.parametrize(("key", "value"), [("rotation", 1), ("length", 48)])
-def test_a_new_rotation_or_length_replaces_the_password(key: str, value: int):
-    olds = PROVIDER.create({"length": 40, "rotation": 0, "result": None}).outs
-    diff = PROVIDER.diff("id", olds, {"length": 40, "rotation": 0, "result": None} | {key: value})
-    assert diff.changes is True
-    assert diff.replaces == [key]
+def test_a_password_is_drawn_by_the_provider_not_imported_outside_a_migration(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.delenv(generated.IMPORTS_ENV, raising=False)
+    run = demo_run("local")
+    assert {(r.import_id, tuple(r.ignore_changes)) for r in run.of_type(generated.TYPE)} == {("", ())}
 
 
-@pytest.mark.parametrize("length", [8, 1000, "40"])
-def test_a_length_outside_16_to_256_is_refused(length: object):
-    result = PROVIDER.check({}, {"length": length, "rotation": 0})
-    assert [f.property for f in result.failures] == ["length"]
+def test_during_a_migration_each_password_adopts_its_current_value_and_the_secret_holds_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    imports = tmp_path / "imports.json"
+    imports.write_text(json.dumps({ROOT_PASSWORD: ADOPTED}))
+    monkeypatch.setenv(generated.IMPORTS_ENV, str(imports))
+    run = run_platform_stack("local", "demo/platform/platform.yaml")
+    root = run.named(ROOT_PASSWORD)
+    assert root.import_id == ADOPTED
+    assert root.ignore_changes == ["special", "keepers"]
+    # Only the passwords the file names are adopted; the others are drawn as usual.
+    assert run.named("floe-secrets-postgresql-admin").import_id == ""
+    data = rpc.unwrap_rpc_secret(run.named("floe-secrets-floe-polaris-root").inputs["stringData"])
+    assert data["CLIENT_SECRET"] == ADOPTED
+    assert data["POLARIS_BOOTSTRAP_CREDENTIALS"] == f"POLARIS,root,{ADOPTED}"
+    assert fake_secret(ROOT_PASSWORD) != ADOPTED
+
+
+def test_a_malformed_imports_file_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    imports = tmp_path / "imports.json"
+    imports.write_text(json.dumps({ROOT_PASSWORD: 40}))
+    monkeypatch.setenv(generated.IMPORTS_ENV, str(imports))
+    with pytest.raises(PasswordMigrationError, match="is not a JSON object of strings"):
+        generated.pending_imports()
+
+
+def test_refreshing_a_release_01_password_outside_a_migration_says_to_migrate(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.delenv(generated.IMPORTS_ENV, raising=False)
+    with pytest.raises(PasswordMigrationError, match=r"run `floe-infra migrate passwords --stack <stack>`"):
+        GeneratedPasswordProvider().read("3f2a", {"length": 40, "rotation": 0, "result": ADOPTED})
+
+
+def test_during_a_migration_a_release_01_password_keeps_its_value_and_its_delete_removes_nothing_else(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv(generated.IMPORTS_ENV, str(tmp_path / "imports.json"))
+    props = {"length": 40, "rotation": 0, "result": ADOPTED}
+    read = GeneratedPasswordProvider().read("3f2a", props)
+    assert (read.id, read.outs) == ("3f2a", props)
+    assert GeneratedPasswordProvider().delete("3f2a", props) is None

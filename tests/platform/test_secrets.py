@@ -90,11 +90,11 @@ def test_bumping_a_generated_secrets_rotation_gives_its_values_new_generations(w
                       f"deployment:\n  services: {CATALOG_REACHABLE}\n"
                       "  rotate: {floe-dagster-db: 2, floe-polaris-root: 1}\n")
     run = run_platform_stack("dev", str(path))
-    rotation = {r.name.removeprefix("floe-secrets-"): r.inputs["rotation"] for r in run.of_type(PASSWORD)}
-    assert rotation["postgresql-dagster"] == 2
+    keepers = {r.name.removeprefix("floe-secrets-"): r.inputs["keepers"] for r in run.of_type(PASSWORD)}
+    assert keepers["postgresql-dagster"] == {"rotation": "2"}
     # Polaris' root secret lives in two Secrets (its own and the catalog profile's secret_ref): one value.
-    assert rotation["polaris-root"] == 1
-    assert rotation["postgresql-marquez"] == 0
+    assert keepers["polaris-root"] == {"rotation": "1"}
+    assert keepers["postgresql-marquez"] == {"rotation": "0"}
 
 
 def test_rotating_a_secret_the_platform_does_not_generate_is_refused_with_the_ones_it_does(write_yaml):

@@ -69,11 +69,3 @@ def test_resources_in_state_of_the_earlier_layout_can_be_deleted(polaris, tmp_pa
 def test_each_provider_has_an_explicit_version_not_the_package_version(provider: type):
     assert isinstance(provider.VERSION, int)
 
-
-def test_a_new_provider_version_updates_a_password_and_keeps_its_value():
-    provider = GeneratedPasswordProvider()
-    created = provider.create({"length": 40, "rotation": 0, "provider_version": 1})
-    newer = {"length": 40, "rotation": 0, "provider_version": 2}
-    diff = provider.diff(created.id, created.outs, newer)
-    assert (diff.changes, diff.replaces) == (True, [])
-    assert provider.update(created.id, created.outs, newer).outs["result"] == created.outs["result"]
