@@ -6,15 +6,21 @@ from pathlib import Path
 
 import pulumi
 
+# The first release whose language host passes the project directory to Python programs.
+ROOT_DIRECTORY_SINCE = "3.153"
+
 
 def project_dir() -> Path:
-    """The directory holding Pulumi.yaml.
+    """The directory holding Pulumi.yaml, as the Pulumi CLI (or the mock runtime) passes it.
 
-    Language hosts older than the root-directory protocol leave `get_root_directory()` unset; they
-    run the program in the project directory, which is where floe's projects keep their program.
+    Raises:
+        pulumi.RunError: When it is not passed: a Pulumi CLI older than 3.153.
     """
     root = pulumi.get_root_directory()
-    return Path(root) if root else Path.cwd()
+    if not root:
+        raise pulumi.RunError(f"the Pulumi CLI did not pass the project directory to the program: floe-infra needs "
+                              f"Pulumi CLI {ROOT_DIRECTORY_SINCE} or newer (`pulumi version` shows yours)")
+    return Path(root)
 
 
 def project_path(relative: str) -> Path:
