@@ -2,25 +2,27 @@
 
 floe-infra 0.1 generated each platform credential with `GeneratedPassword`, a dynamic resource of its
 own; later releases use pulumi-random's `RandomPassword` (floe_infra/platform/generated.py). A stack
-created by 0.1 keeps its values: this command, run in the platform project on one stack, drives the
-Pulumi CLI through these steps and stops at the first that fails, saying what it did:
+created by 0.1 keeps its values: this command, run in the platform project on one stack after the
+upgrade is installed and before anything else, drives the Pulumi CLI through these steps and stops at
+the first that fails, saying what it did:
 
 1. read each GeneratedPassword's value from the stack's state (`pulumi stack export --show-secrets`);
-2. preview the program with those values to adopt (`generated.IMPORTS_ENV`): refused unless the only
-   changes are each RandomPassword's import (its value is its import ID) and each GeneratedPassword's
-   delete, so no new value can reach a Secret or a service;
-3. `pulumi up --exclude` the GeneratedPasswords: each RandomPassword adopts its value, the old
-   resources stay;
-4. record in state the options floe-infra declares for each adopted password (`special: false`, its
-   `keepers`) where the import recorded the provider's import defaults, through `pulumi stack export`
-   and `pulumi stack import`; without this the next `pulumi up` would replace every adopted value;
-5. `pulumi up --refresh=false`: the GeneratedPasswords leave the state, nothing else changes;
-6. preview once more, expecting no changes.
+2. preview, then `pulumi up`, only the RandomPasswords that take their place (`--target`, no
+   refresh), with those values to adopt (`generated.IMPORTS_ENV`): each imports its value (the
+   password is its import ID); the preview must show an import for every one of them, nothing else
+   is touched;
+3. through `pulumi stack export` and `pulumi stack import`: record each adopted password as floe-infra
+   declares it (`special: false`, its rotation as `keepers`; the import recorded pulumi-random's import
+   defaults, and the next `pulumi up` would replace the values), point what depended on a
+   GeneratedPassword (the Secrets) at its RandomPassword, and drop the GeneratedPasswords from the
+   state;
+4. preview: no RandomPassword changes. What else the preview shows is the rest of the upgrade, for
+   the user to review and apply with `pulumi up`.
 
-Each step can run again: after a failure, rerunning the command continues where it stopped.
-
-The values never leave this process but through a file readable by the user only (deleted when the
-command ends) whose path the program reads from the environment; nothing prints them.
+No Secret or workload is written by the migration: every value stays where it was. Each step can run
+again: after a failure, rerunning the command continues where it stopped. The values never leave this
+process but through a file readable by the user only (deleted when the command ends) whose path the
+program reads from the environment; nothing prints them.
 """
 
 from __future__ import annotations
@@ -43,7 +45,9 @@ UPDATE_TIMEOUT_SECONDS = 3600
 STATE_TIMEOUT_SECONDS = 600
 # The Terraform bridge's record of a resource's raw Terraform state, among its outputs.
 RAW_STATE_DELTA = "__pulumi_raw_state_delta"
-# Steps a preview shows for resources it does not change (the projects refresh on every operation).
+# What an adopted password's step may be: an import, or nothing on a rerun after it was imported.
+ADOPTING_OPS = frozenset({"import", "same"})
+# Steps of a preview that change nothing.
 UNCHANGED_OPS = frozenset({"same", "refresh", "read"})
 
 
@@ -54,7 +58,7 @@ class MigrationError(FloeError):
 
 
 class MigrationRefusedError(MigrationError):
-    """Raised when adopting the values would change more than the passwords' resources."""
+    """Raised when the values cannot all be adopted as they are; nothing was changed."""
 
     exit_code = ExitCode.REFUSED
 
@@ -67,6 +71,12 @@ class LegacyPassword:
     name: str
     value: str
     rotation: int
+
+    @property
+    def adopted_urn(self) -> str:
+        """The RandomPassword that takes its place: same parent, same name."""
+        head, _, name = self.urn.rpartition("::")
+        return f"{head.removesuffix(generated.LEGACY_TYPE)}{generated.TYPE}::{name}"
 
 
 def _plain(value: Any) -> Any:
@@ -96,51 +106,86 @@ def legacy_passwords(export: Mapping[str, Any]) -> dict[str, LegacyPassword]:
     return found
 
 
-def unexpected_changes(preview: Mapping[str, Any], legacy: Mapping[str, LegacyPassword]) -> list[str]:
-    """What a `pulumi preview --json` of the adoption would change beyond the migration's own steps."""
-    unexpected = []
-    old_urns = {p.urn for p in legacy.values()}
-    for step in preview.get("steps") or []:
-        op, urn = step.get("op"), step.get("urn", "")
-        name = urn.rsplit("::", 1)[-1]
-        if op in UNCHANGED_OPS:
-            continue
-        if op == "import" and _type_of(urn) == generated.TYPE and name in legacy:
-            continue
-        if op == "delete" and urn in old_urns:
-            continue
-        unexpected.append(f"{op} {urn}")
-    return unexpected
+def unadopted(preview: Mapping[str, Any], legacy: Mapping[str, LegacyPassword]) -> list[str]:
+    """The GeneratedPasswords whose RandomPassword a `pulumi preview --json` of the adoption does not import."""
+    ops = {step.get("urn"): step.get("op") for step in preview.get("steps") or []}
+    return sorted(f"{p.urn} ({ops.get(p.adopted_urn) or 'not declared'})"
+                  for p in legacy.values() if ops.get(p.adopted_urn) not in ADOPTING_OPS)
 
 
 def _type_of(urn: str) -> str:
-    """The resource type of a URN (`urn:pulumi:stack::project::parent$type::name`)."""
-    return urn.split("::")[2].rsplit("$", 1)[-1]
+    """The resource type of a URN (`urn:pulumi:<stack>::<project>::<parent types>$<type>::<name>`)."""
+    parts = urn.split("::", 3)
+    return parts[2].rsplit("$", 1)[-1] if len(parts) == 4 else ""
 
 
-def record_declared_options(export: dict[str, Any], legacy: Mapping[str, LegacyPassword]) -> list[str]:
-    """Record each adopted RandomPassword as floe-infra declares it, where the import recorded the provider's
-    import defaults. Returns the URNs it changed.
+def password_changes(preview: Mapping[str, Any]) -> list[str]:
+    """The changes a `pulumi preview --json` would make to RandomPasswords."""
+    return [f"{step['op']} {step['urn']}" for step in preview.get("steps") or []
+            if _type_of(step.get("urn", "")) == generated.TYPE and step.get("op") not in UNCHANGED_OPS]
 
-    Its inputs become what a created one has (`length`, `special: false`, `keepers` with the rotation 0.1
-    recorded), and so do the same outputs; the value and its hash stay. The value was generated by 0.1
-    from letters and digits only, so `special: false` is what it is. The bridge's record of the raw
+
+def _replace_urns(value: Any, moved: Mapping[str, str]) -> Any:
+    if isinstance(value, str):
+        return moved.get(value, value)
+    if isinstance(value, list):
+        return [_replace_urns(v, moved) for v in value]
+    if isinstance(value, dict):
+        return {k: _replace_urns(v, moved) for k, v in value.items()}
+    return value
+
+
+def adopt_in_state(export: dict[str, Any], legacy: Mapping[str, LegacyPassword]) -> list[str]:
+    """Complete the adoption in a stack export (secrets encrypted): returns the adopted URNs.
+
+    Each adopted RandomPassword gets the inputs a created one has (`length`, `special: false`, `keepers`
+    with the rotation 0.1 recorded) and the same outputs (its value and hash stay; the value was generated
+    from letters and digits only, so `special: false` is what it is). The bridge's record of the raw
     Terraform state, which still says "no keepers", is dropped: the provider derives the state from these
-    properties, and writes that record again on the next refresh.
+    properties and writes the record again on the next refresh. Every reference to a GeneratedPassword
+    (dependencies of the Secrets that hold its value) then names its RandomPassword, which takes its
+    place in the resource order (state lists a resource after what it depends on), its provider before
+    it; the GeneratedPasswords leave the state.
+
+    Raises:
+        MigrationError: When a GeneratedPassword has no imported RandomPassword in the export.
     """
-    changed = []
-    for resource in export.get("deployment", {}).get("resources") or []:
-        name = resource.get("urn", "").rsplit("::", 1)[-1]
-        if resource.get("type") != generated.TYPE or name not in legacy:
+    deployment = export.get("deployment", {})
+    resources: list[dict[str, Any]] = deployment.get("resources") or []
+    by_urn = {r.get("urn"): r for r in resources}
+    moved = {p.urn: p.adopted_urn for p in legacy.values() if p.urn in by_urn}
+    missing = sorted(old for old, new in moved.items() if new not in by_urn)
+    if missing:
+        raise MigrationError(f"no imported RandomPassword in state for {', '.join(missing)}: rerun this command")
+    adopted = {new: by_urn[new] for new in moved.values()}
+    for password in legacy.values():
+        resource = adopted.get(password.adopted_urn)
+        if resource is None:
             continue
-        declared = {"special": False, "keepers": generated.keepers(legacy[name].rotation)}
-        inputs = resource.get("inputs") or {}
-        resource["inputs"] = {"length": inputs.get("length"), **declared}
+        declared = {"special": False, "keepers": generated.keepers(password.rotation)}
+        resource["inputs"] = {"length": (resource.get("inputs") or {}).get("length"), **declared}
         outputs = resource.setdefault("outputs", {})
         outputs.update(declared)
         outputs.pop(RAW_STATE_DELTA, None)
-        changed.append(resource["urn"])
-    return changed
+    providers = {r["provider"].rsplit("::", 1)[0] for r in adopted.values() if r.get("provider")}
+    ordered: list[dict[str, Any]] = []
+    placed: set[str] = set()
+    for resource in resources:
+        urn = resource.get("urn", "")
+        if urn in adopted or (urn in providers and urn in placed):
+            continue
+        if urn in moved:
+            # Its provider first (created by the import, so listed after the resources of before).
+            for provider in sorted(providers - placed):
+                if provider in by_urn:
+                    ordered.append(by_urn[provider])
+                    placed.add(provider)
+            ordered.append(adopted[moved[urn]])
+            continue
+        placed.add(urn)
+        ordered.append({k: v if k in ("inputs", "outputs") else _replace_urns(v, moved) for k, v in resource.items()})
+    deployment["resources"] = ordered
+    return sorted(adopted)
 
 
 @dataclass(frozen=True)
@@ -180,8 +225,6 @@ def _failed(what: str, result: subprocess.CompletedProcess[str], state: str) -> 
 def migrate_passwords(cli: PulumiCli, report: Callable[[str], None]) -> int:
     """Move a stack's GeneratedPasswords into RandomPasswords (the module docstring lists the steps).
 
-    Every step can be run again: a rerun after a failure continues where it stopped.
-
     Args:
         cli: The Pulumi CLI on the platform project's stack.
         report: Called with what each step did, when it is done.
@@ -190,7 +233,7 @@ def migrate_passwords(cli: PulumiCli, report: Callable[[str], None]) -> int:
         How many passwords were migrated.
 
     Raises:
-        MigrationRefusedError: When adopting the values would change anything else.
+        MigrationRefusedError: When a value cannot be adopted as it is.
         MigrationError: When a step fails.
     """
     exported = cli.run("stack", "export", "--show-secrets", timeout=STATE_TIMEOUT_SECONDS)
@@ -204,56 +247,50 @@ def migrate_passwords(cli: PulumiCli, report: Callable[[str], None]) -> int:
         return 0
     report(f"found {len(legacy)} generated password(s) of floe-infra 0.1 in stack {cli.stack}")
 
+    # Only the RandomPasswords, without refresh (which would read the GeneratedPasswords).
+    targets = ["--refresh=false", *(arg for p in legacy.values() for arg in ("--target", p.adopted_urn))]
     with tempfile.TemporaryDirectory(prefix="floe-migrate-") as private:
         imports = Path(private) / "imports.json"
         imports.touch(mode=0o600)
         imports.write_text(json.dumps({name: p.value for name, p in legacy.items()}))
         env = {generated.IMPORTS_ENV: str(imports)}
-
-        preview = cli.run("preview", "--json", timeout=UPDATE_TIMEOUT_SECONDS, env=env, stack_config=True)
+        preview = cli.run("preview", "--json", *targets, timeout=UPDATE_TIMEOUT_SECONDS, env=env, stack_config=True)
         if preview.returncode != 0:
             raise _failed("the adoption's preview", preview, "nothing was changed")
-        unexpected = unexpected_changes(json.loads(preview.stdout), legacy)
-        if unexpected:
-            raise MigrationRefusedError(
-                "adopting the passwords would also change what this release changes in the stack; nothing was "
-                "changed. Apply those changes with the release that created the stack first (or revert them), "
-                "then migrate:\n  " + "\n  ".join(unexpected))
-        report("previewed: each value is imported into a RandomPassword, each GeneratedPassword dropped, "
-                    "nothing else changes")
-
-        # The imports first: the GeneratedPasswords stay in state until the options are recorded.
-        kept = [arg for p in legacy.values() for arg in ("--exclude", p.urn)]
-        update = cli.run("up", "--yes", "--skip-preview", *kept, timeout=UPDATE_TIMEOUT_SECONDS, env=env,
+        refused = unadopted(json.loads(preview.stdout), legacy)
+        if refused:
+            raise MigrationRefusedError("these values would not be adopted by a RandomPassword of this release; "
+                                        "nothing was changed:\n  " + "\n  ".join(refused))
+        update = cli.run("up", "--yes", "--skip-preview", *targets, timeout=UPDATE_TIMEOUT_SECONDS, env=env,
                          stack_config=True)
         if update.returncode != 0:
             raise _failed("`pulumi up` of the imports", update, "rerun this command to continue")
-        report(f"imported {len(legacy)} RandomPassword(s) holding the values")
+    report(f"imported {len(legacy)} RandomPassword(s) holding the values (nothing else was touched)")
 
     state = cli.run("stack", "export", timeout=STATE_TIMEOUT_SECONDS)
     if state.returncode != 0:
         raise _failed("`pulumi stack export`", state, "the values are imported: rerun this command to continue")
     deployment = json.loads(state.stdout)
-    changed = record_declared_options(deployment, legacy)
+    adopted = adopt_in_state(deployment, legacy)
     with tempfile.TemporaryDirectory(prefix="floe-migrate-") as private:
         edited = Path(private) / "state.json"
         edited.write_text(json.dumps(deployment))
         imported = cli.run("stack", "import", "--file", str(edited), timeout=STATE_TIMEOUT_SECONDS)
     if imported.returncode != 0:
         raise _failed("`pulumi stack import`", imported, "the values are imported: rerun this command to continue")
-    report(f"recorded special: false and the rotation of {len(changed)} imported password(s)")
+    report(f"recorded {len(adopted)} RandomPassword(s) as floe-infra declares them, the Secrets depending on "
+           f"them; dropped {len(legacy)} GeneratedPassword(s) from the stack's state")
 
-    # The GeneratedPasswords leave the state: their provider's delete has nothing outside it to remove (no
-    # refresh: outside a migration it refuses to read them).
-    dropped = cli.run("up", "--yes", "--skip-preview", "--refresh=false", timeout=UPDATE_TIMEOUT_SECONDS,
-                      stack_config=True)
-    if dropped.returncode != 0:
-        raise _failed("`pulumi up` dropping the GeneratedPasswords", dropped, "rerun this command to continue")
-    report(f"dropped {len(legacy)} GeneratedPassword(s) from the stack's state")
-
-    check = cli.run("preview", "--expect-no-changes", timeout=UPDATE_TIMEOUT_SECONDS, stack_config=True)
+    check = cli.run("preview", "--json", timeout=UPDATE_TIMEOUT_SECONDS, stack_config=True)
     if check.returncode != 0:
-        raise _failed("the final preview", check, "the migration is complete, but the stack has changes of its own "
-                      "pending: review them with `pulumi preview`")
-    report("previewed again: no changes")
+        raise _failed("the final preview", check, "the passwords are migrated; review the stack with "
+                      "`pulumi preview`")
+    steps = json.loads(check.stdout)
+    changes = password_changes(steps)
+    if changes:
+        raise MigrationError("the passwords are migrated, but the program would still change them:\n  "
+                             + "\n  ".join(changes))
+    others = sum(1 for step in steps.get("steps") or [] if step.get("op") not in UNCHANGED_OPS)
+    report(f"previewed: no RandomPassword changes; {others} other change(s) of this release remain: review them "
+           f"with `pulumi preview --diff`, then `pulumi up`")
     return len(legacy)

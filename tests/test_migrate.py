@@ -22,10 +22,11 @@ from floe_infra.migrate import (
     MigrationError,
     MigrationRefusedError,
     PulumiCli,
+    adopt_in_state,
     legacy_passwords,
     migrate_passwords,
-    record_declared_options,
-    unexpected_changes,
+    password_changes,
+    unadopted,
 )
 from floe_infra.platform import generated
 
@@ -77,55 +78,87 @@ def adopted_urn(legacy_urn: str) -> str:
     return legacy_urn.replace(generated.LEGACY_TYPE, generated.TYPE)
 
 
+def test_the_adopting_password_has_the_same_parent_and_name():
+    assert PASSWORDS["floe-secrets-polaris-root"].adopted_urn == f"{PARENT}${generated.TYPE}::floe-secrets-polaris-root"
+    top = LegacyPassword(f"urn:pulumi:s::p::{generated.LEGACY_TYPE}::top", "top", "v", 0)
+    assert top.adopted_urn == f"urn:pulumi:s::p::{generated.TYPE}::top"
+
+
 def preview(*steps: tuple[str, str]) -> dict[str, Any]:
     return {"steps": [{"op": op, "urn": urn} for op, urn in steps]}
 
 
-def test_an_adoption_that_only_imports_and_drops_the_passwords_is_accepted():
-    document = preview(("refresh", ROOT_URN), ("same", SECRET_URN), ("import", adopted_urn(ROOT_URN)),
-                       ("import", adopted_urn(DB_URN)), ("delete", ROOT_URN), ("delete", DB_URN))
-    assert unexpected_changes(document, PASSWORDS) == []
+def test_an_adoption_that_imports_every_value_is_accepted_also_when_run_again():
+    assert unadopted(preview(("import", adopted_urn(ROOT_URN)), ("import", adopted_urn(DB_URN))), PASSWORDS) == []
+    assert unadopted(preview(("same", adopted_urn(ROOT_URN)), ("import", adopted_urn(DB_URN))), PASSWORDS) == []
 
 
-@pytest.mark.parametrize(("op", "urn"), [
-    ("update", SECRET_URN),  # a new value would reach a Secret
-    ("replace", adopted_urn(ROOT_URN)),
-    ("create", adopted_urn(ROOT_URN)),  # drawn anew instead of adopted
-    ("import", f"{PARENT}${generated.TYPE}::floe-secrets-cube-api"),  # not one of 0.1's passwords
-    ("delete", SECRET_URN),
-])
-def test_any_other_change_in_the_adoption_is_reported(op: str, urn: str):
-    assert unexpected_changes(preview(("import", adopted_urn(ROOT_URN)), (op, urn)), PASSWORDS) == [f"{op} {urn}"]
+@pytest.mark.parametrize("op", ["create", "replace", None])
+def test_a_value_that_would_be_drawn_anew_or_not_adopted_is_reported(op: str | None):
+    steps = [("import", adopted_urn(ROOT_URN))] + ([(op, adopted_urn(DB_URN))] if op else [])
+    assert unadopted(preview(*steps), PASSWORDS) == [f"{DB_URN} ({op or 'not declared'})"]
 
 
-def test_the_options_floe_declares_are_recorded_on_the_adopted_passwords_only():
-    # What an import records: pulumi-random's import defaults, and the bridge's raw state saying "no keepers".
+def test_only_changes_to_random_passwords_count_against_the_migration():
+    cube = f"{PARENT}${generated.TYPE}::floe-secrets-cube-api"
+    document = preview(("same", adopted_urn(ROOT_URN)), ("refresh", cube), ("update", SECRET_URN),
+                       ("create", f"{PARENT}$kubernetes:networking.k8s.io/v1:NetworkPolicy::floe-egress"),
+                       ("replace", cube))
+    assert password_changes(document) == [f"replace {cube}"]
+
+
+PROVIDER = "urn:pulumi:prod::floe-platform::pulumi:providers:random::default_4_21_4"
+STACK_URN = "urn:pulumi:prod::floe-platform::pulumi:pulumi:Stack::floe-platform-prod"
+
+
+def stored_state() -> dict[str, Any]:
+    """What `pulumi stack export` prints after the targeted import (secrets encrypted): the old resources
+    first, the provider and the imported passwords after them."""
     imported = {"inputs": {"length": 40, "lower": True, "number": True, "numeric": True, "special": True,
                            "upper": True},
                 "outputs": {"__meta": '{"schema_version":"3"}', "length": 40, "special": True, "upper": True,
                             "result": {"ciphertext": "v1:value"}, "bcryptHash": {"ciphertext": "v1:hash"},
-                            "__pulumi_raw_state_delta": {"obj": {"ps": {"keepers": {"ciphertext": "v1:null"}}}}}}
-    created = {"inputs": {"length": 48, "special": False, "keepers": {"rotation": "0"}},
-               "outputs": {"length": 48, "special": False, "keepers": {"rotation": "0"},
-                           "__pulumi_raw_state_delta": {"obj": {"ps": {"keepers": {"map": {}}}}}}}
-    export = {"deployment": {"resources": [
+                            "__pulumi_raw_state_delta": {"obj": {"ps": {"keepers": {"ciphertext": "v1:null"}}}}},
+                "parent": PARENT, "provider": f"{PROVIDER}::0d4c", "importID": "the value"}
+    return {"version": 3, "deployment": {"resources": [
+        {"urn": STACK_URN, "type": "pulumi:pulumi:Stack"},
+        {"urn": PARENT, "type": "floe:platform:Secrets"},
+        {"urn": ROOT_URN, "type": generated.LEGACY_TYPE, "parent": PARENT},
+        {"urn": DB_URN, "type": generated.LEGACY_TYPE, "parent": PARENT},
+        {"urn": SECRET_URN, "type": "kubernetes:core/v1:Secret", "parent": PARENT,
+         "dependencies": [ROOT_URN, f"{PARENT}$kubernetes:core/v1:Namespace::ns"],
+         "propertyDependencies": {"stringData": [ROOT_URN]}, "outputs": {"note": ROOT_URN}},
+        {"urn": PROVIDER, "type": "pulumi:providers:random"},
         {"urn": adopted_urn(ROOT_URN), "type": generated.TYPE, **json.loads(json.dumps(imported))},
         {"urn": adopted_urn(DB_URN), "type": generated.TYPE, **json.loads(json.dumps(imported))},
-        {"urn": f"{PARENT}${generated.TYPE}::floe-secrets-cube-api", "type": generated.TYPE,
-         **json.loads(json.dumps(created))},
     ]}}
-    changed = record_declared_options(export, PASSWORDS)
-    assert changed == [adopted_urn(ROOT_URN), adopted_urn(DB_URN)]
-    root, db, cube = export["deployment"]["resources"]
+
+
+def test_the_adoption_is_completed_in_state_as_a_created_password_would_be_recorded():
+    export = stored_state()
+    assert adopt_in_state(export, PASSWORDS) == sorted([adopted_urn(ROOT_URN), adopted_urn(DB_URN)])
+    resources = export["deployment"]["resources"]
+    # Each password where its GeneratedPassword was, its provider before them; the GeneratedPasswords gone.
+    assert [r["urn"] for r in resources] == [
+        STACK_URN, PARENT, PROVIDER,
+        adopted_urn(ROOT_URN), adopted_urn(DB_URN), SECRET_URN]
+    root, db = resources[3], resources[4]
     assert root["inputs"] == {"length": 40, "special": False, "keepers": {"rotation": "0"}}
     assert root["outputs"] == {"__meta": '{"schema_version":"3"}', "length": 40, "special": False, "upper": True,
                                "keepers": {"rotation": "0"}, "result": {"ciphertext": "v1:value"},
                                "bcryptHash": {"ciphertext": "v1:hash"}}
     assert db["inputs"]["keepers"] == db["outputs"]["keepers"] == {"rotation": "2"}
-    assert {k: cube[k] for k in ("inputs", "outputs")} == created
-    recorded = json.dumps(export)
-    assert record_declared_options(export, PASSWORDS) == changed
-    assert json.dumps(export) == recorded, "running it again changes nothing more"
+    secret = resources[5]
+    assert secret["dependencies"] == [adopted_urn(ROOT_URN), f"{PARENT}$kubernetes:core/v1:Namespace::ns"]
+    assert secret["propertyDependencies"] == {"stringData": [adopted_urn(ROOT_URN)]}
+    assert secret["outputs"] == {"note": ROOT_URN}, "values are never rewritten"
+
+
+def test_completing_an_adoption_without_the_imported_passwords_is_refused():
+    export = stored_state()
+    export["deployment"]["resources"].pop()
+    with pytest.raises(MigrationError, match=r"no imported RandomPassword in state for .*postgresql-dagster"):
+        adopt_in_state(export, PASSWORDS)
 
 
 class RecordingCli(PulumiCli):
@@ -153,53 +186,52 @@ def ok(stdout: str, code: int = 0) -> subprocess.CompletedProcess[str]:
     return subprocess.CompletedProcess([], code, stdout, "")
 
 
-def stored_state() -> dict[str, Any]:
-    """What `pulumi stack export` prints after the imports (secrets encrypted)."""
-    return {"deployment": {"resources": [
-        {"urn": adopted_urn(u), "type": generated.TYPE, "inputs": {"special": True}, "outputs": {"special": True}}
-        for u in (ROOT_URN, DB_URN)]}}
+ADOPTION = preview(("create", PROVIDER), ("import", adopted_urn(ROOT_URN)), ("import", adopted_urn(DB_URN)))
+AFTER = preview(("same", adopted_urn(ROOT_URN)), ("same", adopted_urn(DB_URN)), ("update", SECRET_URN))
 
 
-def scripted(preview_steps: dict[str, Any]) -> RecordingCli:
+def scripted(adoption: dict[str, Any], after: dict[str, Any] = AFTER) -> RecordingCli:
     return RecordingCli({
         "stack export --show-secrets": ok(json.dumps(decrypted_export())),
-        "preview --json": ok(json.dumps(preview_steps)),
+        "preview --json --refresh=false --target --target": ok(json.dumps(adoption)),
         "stack export": ok(json.dumps(stored_state())),
+        "preview --json": ok(json.dumps(after)),
     })
 
 
-ADOPTION = preview(("import", adopted_urn(ROOT_URN)), ("import", adopted_urn(DB_URN)), ("delete", ROOT_URN),
-                   ("delete", DB_URN))
-
-
-def test_the_migration_imports_records_the_options_then_drops_the_old_resources_and_checks():
+def test_the_migration_imports_only_the_passwords_then_completes_them_in_state_and_checks():
     cli = scripted(ADOPTION)
     steps: list[str] = []
     assert migrate_passwords(cli, steps.append) == 2
     commands = [args for args, _ in cli.calls]
+    targets = ("--refresh=false", "--target", adopted_urn(ROOT_URN), "--target", adopted_urn(DB_URN))
     assert commands == [
         ("stack", "export", "--show-secrets"),
-        ("preview", "--json"),
-        ("up", "--yes", "--skip-preview", "--exclude", ROOT_URN, "--exclude", DB_URN),
+        ("preview", "--json", *targets),
+        ("up", "--yes", "--skip-preview", *targets),
         ("stack", "export"),
         ("stack", "import", "--file", commands[4][3]),
-        ("up", "--yes", "--skip-preview", "--refresh=false"),
-        ("preview", "--expect-no-changes"),
+        ("preview", "--json"),
     ]
     # Only the adoption's preview and update get the values, in a file only the user can read.
     values = {"floe-secrets-polaris-root": ROOT_VALUE, "floe-secrets-postgresql-dagster": DB_VALUE}
-    assert [imports for _, imports in cli.calls] == [None, (values, "0o600"), (values, "0o600"), None, None, None,
-                                                      None]
-    assert {r["inputs"]["special"] for r in cli.imported_state["deployment"]["resources"]} == {False}
+    assert [imports for _, imports in cli.calls] == [None, (values, "0o600"), (values, "0o600"), None, None, None]
+    assert generated.LEGACY_TYPE not in {r["type"] for r in cli.imported_state["deployment"]["resources"]}
     assert not any(ROOT_VALUE in step for step in steps)
-    assert steps[-1] == "previewed again: no changes"
+    assert steps[-1].startswith("previewed: no RandomPassword changes; 1 other change(s) of this release remain")
 
 
-def test_an_adoption_that_would_change_anything_else_changes_nothing():
-    cli = scripted(preview(*[(s["op"], s["urn"]) for s in ADOPTION["steps"]], ("update", SECRET_URN)))
-    with pytest.raises(MigrationRefusedError, match=r"nothing was changed[\s\S]*update .*floe-polaris-root"):
+def test_an_adoption_that_would_draw_a_value_anew_changes_nothing():
+    cli = scripted(preview(("import", adopted_urn(ROOT_URN)), ("create", adopted_urn(DB_URN))))
+    with pytest.raises(MigrationRefusedError, match=r"nothing was changed[\s\S]*postgresql-dagster \(create\)"):
         migrate_passwords(cli, lambda _: None)
     assert [args[0] for args, _ in cli.calls] == ["stack", "preview"]
+
+
+def test_a_password_the_program_would_still_change_after_the_migration_fails_it():
+    cli = scripted(ADOPTION, preview(("replace", adopted_urn(ROOT_URN))))
+    with pytest.raises(MigrationError, match=r"would still change them:\s+replace .*polaris-root"):
+        migrate_passwords(cli, lambda _: None)
 
 
 def test_a_stack_without_release_01_passwords_has_nothing_to_migrate():

@@ -2,9 +2,9 @@
 
 A platform is deployed by the previous release's code (its GeneratedPassword dynamic resources, from
 git history), on a control plane of its own. The current release refuses to touch it until the
-documented `floe-infra migrate passwords` ran (docs/operations.md); the migration changes no value,
-no Secret and no pod; the stack is then as the current program declares it, and a rotation of an
-adopted password draws a new alphanumeric value that reaches Polaris.
+documented `floe-infra migrate passwords` ran (docs/operations.md); the migration writes no value, no
+Secret and no pod; the upgrade's `pulumi up` then applies the rest of the release with every value
+kept, and a rotation of an adopted password draws a new alphanumeric value that reaches Polaris.
 """
 
 from __future__ import annotations
@@ -114,7 +114,7 @@ def test_m1_a_stack_of_the_previous_release_keeps_every_value_through_the_migrat
             timeout=MIGRATE_TIMEOUT_SECONDS, check=False, preexec_fn=die_with_parent)
     assert migrated.returncode == 0, migrated.stdout + migrated.stderr
     assert f"found {len(legacy)} generated password(s)" in migrated.stdout
-    assert "previewed again: no changes" in migrated.stdout
+    assert "previewed: no RandomPassword changes" in migrated.stdout
 
     assert _resources(step, generated.LEGACY_TYPE) == []
     adopted = _resources(step, generated.TYPE)
@@ -127,7 +127,15 @@ def test_m1_a_stack_of_the_previous_release_keeps_every_value_through_the_migrat
     for resource in adopted:
         assert "ciphertext" in resource["outputs"]["result"], "the value stays secret in state"
         assert resource["inputs"]["special"] is False
-    with clock("m1d platform preview (no changes)"):
+
+    # The rest of the upgrade, as the command says: every value kept, then nothing left to change.
+    with clock("m1d platform up (the rest of the upgrade)"):
+        step.platform.up()
+    assert {name: data for name, (_version, data) in _generated_secrets(step).items()} == {
+        name: data for name, (_version, data) in secrets.items()}
+    assert step.polaris.clients["root"] == root
+    assert step.cluster.wait_workloads_ready(NAMESPACE) == []
+    with clock("m1e platform preview (no changes)"):
         step.platform.preview("--expect-no-changes")
 
 
