@@ -7,10 +7,10 @@ upgrade is installed and before anything else, drives the Pulumi CLI through the
 the first that fails, saying what it did:
 
 1. read each GeneratedPassword's value from the stack's state (`pulumi stack export --show-secrets`);
-2. preview, then `pulumi up`, only the RandomPasswords that take their place (`--target`, no
-   refresh), with those values to adopt (`generated.IMPORTS_ENV`): each imports its value (the
-   password is its import ID); the preview must show an import for every one of them, nothing else
-   is touched;
+2. preview the program with those values to adopt (`generated.IMPORTS_ENV`, no refresh): each
+   RandomPassword that takes a GeneratedPassword's place must import its value (the password is its
+   import ID); then `pulumi up` the same with every other change the preview shows excluded
+   (`--exclude`, `--exclude-dependents`): only the imports happen;
 3. through `pulumi stack export` and `pulumi stack import`: record each adopted password as floe-infra
    declares it (`special: false`, its rotation as `keepers`; the import recorded pulumi-random's import
    defaults, and the next `pulumi up` would replace the values), point what depended on a
@@ -113,6 +113,16 @@ def unadopted(preview: Mapping[str, Any], legacy: Mapping[str, LegacyPassword]) 
                   for p in legacy.values() if ops.get(p.adopted_urn) not in ADOPTING_OPS)
 
 
+def other_changes(preview: Mapping[str, Any], legacy: Mapping[str, LegacyPassword]) -> list[str]:
+    """The URNs a `pulumi preview --json` of the adoption changes besides the imports: the GeneratedPasswords'
+    deletes and whatever else the release changes, which the adoption's update leaves out. Providers stay
+    in: the imports need theirs, and a provider alone changes nothing outside the state."""
+    adopting = {p.adopted_urn for p in legacy.values()}
+    return [step["urn"] for step in preview.get("steps") or []
+            if step.get("op") not in UNCHANGED_OPS and step.get("urn") not in adopting
+            and not _type_of(step.get("urn", "")).startswith("pulumi:providers:")]
+
+
 def _type_of(urn: str) -> str:
     """The resource type of a URN (`urn:pulumi:<stack>::<project>::<parent types>$<type>::<name>`)."""
     parts = urn.split("::", 3)
@@ -143,9 +153,8 @@ def adopt_in_state(export: dict[str, Any], legacy: Mapping[str, LegacyPassword])
     from letters and digits only, so `special: false` is what it is). The bridge's record of the raw
     Terraform state, which still says "no keepers", is dropped: the provider derives the state from these
     properties and writes the record again on the next refresh. Every reference to a GeneratedPassword
-    (dependencies of the Secrets that hold its value) then names its RandomPassword, which takes its
-    place in the resource order (state lists a resource after what it depends on), its provider before
-    it; the GeneratedPasswords leave the state.
+    (dependencies of the Secrets that hold its value) then names its RandomPassword, the GeneratedPasswords
+    leave the state, and each resource comes after what it refers to.
 
     Raises:
         MigrationError: When a GeneratedPassword has no imported RandomPassword in the export.
@@ -167,25 +176,41 @@ def adopt_in_state(export: dict[str, Any], legacy: Mapping[str, LegacyPassword])
         outputs = resource.setdefault("outputs", {})
         outputs.update(declared)
         outputs.pop(RAW_STATE_DELTA, None)
-    providers = {r["provider"].rsplit("::", 1)[0] for r in adopted.values() if r.get("provider")}
+    kept = [{k: v if k in ("inputs", "outputs") else _replace_urns(v, moved) for k, v in r.items()}
+            for r in resources if r.get("urn") not in moved]
+    deployment["resources"] = in_dependency_order(kept)
+    return sorted(adopted)
+
+
+def _references(resource: Mapping[str, Any]) -> list[str]:
+    """The URNs a resource in state refers to: its parent, provider, dependencies and deleted-with."""
+    refs = [resource.get("parent") or "", (resource.get("provider") or "").rsplit("::", 1)[0],
+            resource.get("deletedWith") or ""]
+    refs += resource.get("dependencies") or []
+    refs += [urn for urns in (resource.get("propertyDependencies") or {}).values() for urn in urns]
+    return [r for r in refs if r]
+
+
+def in_dependency_order(resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The resources in their order, except that each comes after what it refers to (`pulumi stack import`
+    refuses state where a dependency comes later)."""
+    by_urn = {r.get("urn"): r for r in resources}
     ordered: list[dict[str, Any]] = []
     placed: set[str] = set()
-    for resource in resources:
+
+    def place(resource: dict[str, Any]) -> None:
         urn = resource.get("urn", "")
-        if urn in adopted or (urn in providers and urn in placed):
-            continue
-        if urn in moved:
-            # Its provider first (created by the import, so listed after the resources of before).
-            for provider in sorted(providers - placed):
-                if provider in by_urn:
-                    ordered.append(by_urn[provider])
-                    placed.add(provider)
-            ordered.append(adopted[moved[urn]])
-            continue
+        if urn in placed:
+            return
         placed.add(urn)
-        ordered.append({k: v if k in ("inputs", "outputs") else _replace_urns(v, moved) for k, v in resource.items()})
-    deployment["resources"] = ordered
-    return sorted(adopted)
+        for ref in _references(resource):
+            if ref in by_urn:
+                place(by_urn[ref])
+        ordered.append(resource)
+
+    for resource in resources:
+        place(resource)
+    return ordered
 
 
 @dataclass(frozen=True)
@@ -247,22 +272,25 @@ def migrate_passwords(cli: PulumiCli, report: Callable[[str], None]) -> int:
         return 0
     report(f"found {len(legacy)} generated password(s) of floe-infra 0.1 in stack {cli.stack}")
 
-    # Only the RandomPasswords, without refresh (which would read the GeneratedPasswords).
-    targets = ["--refresh=false", *(arg for p in legacy.values() for arg in ("--target", p.adopted_urn))]
+    # No refresh: it would read the GeneratedPasswords (and the update's excludes must all exist before it).
     with tempfile.TemporaryDirectory(prefix="floe-migrate-") as private:
         imports = Path(private) / "imports.json"
         imports.touch(mode=0o600)
         imports.write_text(json.dumps({name: p.value for name, p in legacy.items()}))
         env = {generated.IMPORTS_ENV: str(imports)}
-        preview = cli.run("preview", "--json", *targets, timeout=UPDATE_TIMEOUT_SECONDS, env=env, stack_config=True)
+        preview = cli.run("preview", "--json", "--refresh=false", timeout=UPDATE_TIMEOUT_SECONDS, env=env,
+                          stack_config=True)
         if preview.returncode != 0:
             raise _failed("the adoption's preview", preview, "nothing was changed")
-        refused = unadopted(json.loads(preview.stdout), legacy)
+        steps = json.loads(preview.stdout)
+        refused = unadopted(steps, legacy)
         if refused:
             raise MigrationRefusedError("these values would not be adopted by a RandomPassword of this release; "
                                         "nothing was changed:\n  " + "\n  ".join(refused))
-        update = cli.run("up", "--yes", "--skip-preview", *targets, timeout=UPDATE_TIMEOUT_SECONDS, env=env,
-                         stack_config=True)
+        left_out = [arg for urn in other_changes(steps, legacy) for arg in ("--exclude", urn)]
+        update = cli.run("up", "--yes", "--skip-preview", "--refresh=false",
+                         *(["--exclude-dependents", *left_out] if left_out else []),
+                         timeout=UPDATE_TIMEOUT_SECONDS, env=env, stack_config=True)
         if update.returncode != 0:
             raise _failed("`pulumi up` of the imports", update, "rerun this command to continue")
     report(f"imported {len(legacy)} RandomPassword(s) holding the values (nothing else was touched)")

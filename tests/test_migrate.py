@@ -25,6 +25,7 @@ from floe_infra.migrate import (
     adopt_in_state,
     legacy_passwords,
     migrate_passwords,
+    other_changes,
     password_changes,
     unadopted,
 )
@@ -99,11 +100,20 @@ def test_a_value_that_would_be_drawn_anew_or_not_adopted_is_reported(op: str | N
     assert unadopted(preview(*steps), PASSWORDS) == [f"{DB_URN} ({op or 'not declared'})"]
 
 
+POLICY_URN = f"{PARENT}$kubernetes:networking.k8s.io/v1:NetworkPolicy::floe-egress"
+
+
+def test_what_the_release_changes_besides_the_imports_is_left_out_of_the_adoption():
+    document = preview(("same", STACK_URN), ("refresh", SECRET_URN), ("create", PROVIDER),
+                       ("import", adopted_urn(ROOT_URN)), ("same", adopted_urn(DB_URN)), ("create", POLICY_URN),
+                       ("update", SECRET_URN), ("delete", ROOT_URN), ("delete", DB_URN))
+    assert other_changes(document, PASSWORDS) == [POLICY_URN, SECRET_URN, ROOT_URN, DB_URN]
+
+
 def test_only_changes_to_random_passwords_count_against_the_migration():
     cube = f"{PARENT}${generated.TYPE}::floe-secrets-cube-api"
     document = preview(("same", adopted_urn(ROOT_URN)), ("refresh", cube), ("update", SECRET_URN),
-                       ("create", f"{PARENT}$kubernetes:networking.k8s.io/v1:NetworkPolicy::floe-egress"),
-                       ("replace", cube))
+                       ("create", POLICY_URN), ("replace", cube))
     assert password_changes(document) == [f"replace {cube}"]
 
 
@@ -138,17 +148,23 @@ def test_the_adoption_is_completed_in_state_as_a_created_password_would_be_recor
     export = stored_state()
     assert adopt_in_state(export, PASSWORDS) == sorted([adopted_urn(ROOT_URN), adopted_urn(DB_URN)])
     resources = export["deployment"]["resources"]
-    # Each password where its GeneratedPassword was, its provider before them; the GeneratedPasswords gone.
-    assert [r["urn"] for r in resources] == [
-        STACK_URN, PARENT, PROVIDER,
-        adopted_urn(ROOT_URN), adopted_urn(DB_URN), SECRET_URN]
-    root, db = resources[3], resources[4]
+    # The GeneratedPasswords gone; each resource after what it refers to (the Secret now depends on a password
+    # the import listed after it), as `pulumi stack import` requires, the order otherwise kept.
+    assert [r["urn"] for r in resources] == [STACK_URN, PARENT, PROVIDER, adopted_urn(ROOT_URN), SECRET_URN,
+                                             adopted_urn(DB_URN)]
+    seen: set[str] = set()
+    for resource in resources:
+        refs = [resource.get("parent"), (resource.get("provider") or "").rsplit("::", 1)[0],
+                *resource.get("dependencies", [])]
+        assert [r for r in refs if r and r in {x["urn"] for x in resources} and r not in seen] == [], resource["urn"]
+        seen.add(resource["urn"])
+    root, db = resources[3], resources[5]
     assert root["inputs"] == {"length": 40, "special": False, "keepers": {"rotation": "0"}}
     assert root["outputs"] == {"__meta": '{"schema_version":"3"}', "length": 40, "special": False, "upper": True,
                                "keepers": {"rotation": "0"}, "result": {"ciphertext": "v1:value"},
                                "bcryptHash": {"ciphertext": "v1:hash"}}
     assert db["inputs"]["keepers"] == db["outputs"]["keepers"] == {"rotation": "2"}
-    secret = resources[5]
+    secret = resources[4]
     assert secret["dependencies"] == [adopted_urn(ROOT_URN), f"{PARENT}$kubernetes:core/v1:Namespace::ns"]
     assert secret["propertyDependencies"] == {"stringData": [adopted_urn(ROOT_URN)]}
     assert secret["outputs"] == {"note": ROOT_URN}, "values are never rewritten"
@@ -186,14 +202,15 @@ def ok(stdout: str, code: int = 0) -> subprocess.CompletedProcess[str]:
     return subprocess.CompletedProcess([], code, stdout, "")
 
 
-ADOPTION = preview(("create", PROVIDER), ("import", adopted_urn(ROOT_URN)), ("import", adopted_urn(DB_URN)))
+ADOPTION = preview(("create", PROVIDER), ("import", adopted_urn(ROOT_URN)), ("import", adopted_urn(DB_URN)),
+                   ("create", POLICY_URN), ("delete", ROOT_URN), ("delete", DB_URN))
 AFTER = preview(("same", adopted_urn(ROOT_URN)), ("same", adopted_urn(DB_URN)), ("update", SECRET_URN))
 
 
 def scripted(adoption: dict[str, Any], after: dict[str, Any] = AFTER) -> RecordingCli:
     return RecordingCli({
         "stack export --show-secrets": ok(json.dumps(decrypted_export())),
-        "preview --json --refresh=false --target --target": ok(json.dumps(adoption)),
+        "preview --json --refresh=false": ok(json.dumps(adoption)),
         "stack export": ok(json.dumps(stored_state())),
         "preview --json": ok(json.dumps(after)),
     })
@@ -204,11 +221,11 @@ def test_the_migration_imports_only_the_passwords_then_completes_them_in_state_a
     steps: list[str] = []
     assert migrate_passwords(cli, steps.append) == 2
     commands = [args for args, _ in cli.calls]
-    targets = ("--refresh=false", "--target", adopted_urn(ROOT_URN), "--target", adopted_urn(DB_URN))
+    left_out = ("--exclude-dependents", "--exclude", POLICY_URN, "--exclude", ROOT_URN, "--exclude", DB_URN)
     assert commands == [
         ("stack", "export", "--show-secrets"),
-        ("preview", "--json", *targets),
-        ("up", "--yes", "--skip-preview", *targets),
+        ("preview", "--json", "--refresh=false"),
+        ("up", "--yes", "--skip-preview", "--refresh=false", *left_out),
         ("stack", "export"),
         ("stack", "import", "--file", commands[4][3]),
         ("preview", "--json"),

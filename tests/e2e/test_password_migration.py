@@ -30,7 +30,9 @@ from tests.e2e.world import NAMESPACE, ROOT_SECRET, STACK, World, e2e_world
 
 pytestmark = pytest.mark.e2e
 # The last commit of main whose platform generated its passwords itself (floe-infra 0.1's GeneratedPassword).
-PREVIOUS_RELEASE = "460eb2af952b8afeb3870cc4fb9422874224d194"
+# Its code deploys against this checkout's test doubles (the fake Polaris, the stand-in charts): if they
+# come to refuse what it does, the module has served its purpose once no 0.1 stack is left to migrate.
+PREVIOUS_RELEASE = "7f49f543838da547181852f595fd24fe7c5c5c40"
 MIGRATE_TIMEOUT_SECONDS = 1800
 GENERATED = "floe.dev/secret-origin=generated"
 
