@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import traceback
 from pathlib import Path
 
 import pytest
@@ -58,16 +59,18 @@ def test_a_malformed_imports_file_is_refused(tmp_path: Path, monkeypatch: pytest
         generated.pending_imports()
 
 
-def test_refreshing_a_release_01_password_outside_a_migration_says_to_migrate(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.delenv(generated.IMPORTS_ENV, raising=False)
-    with pytest.raises(PasswordMigrationError, match=r"run `floe-infra migrate passwords --stack <stack>`"):
-        GeneratedPasswordProvider().read("3f2a", {"length": 40, "rotation": 0, "result": ADOPTED})
-
-
-def test_during_a_migration_a_release_01_password_keeps_its_value_and_its_delete_removes_nothing_else(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv(generated.IMPORTS_ENV, str(tmp_path / "imports.json"))
+def test_refreshing_a_stack_of_release_01_stops_once_with_what_to_do(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(generated, "_REFUSED", [])
     props = {"length": 40, "rotation": 0, "result": ADOPTED}
-    read = GeneratedPasswordProvider().read("3f2a", props)
-    assert (read.id, read.outs) == ("3f2a", props)
-    assert GeneratedPasswordProvider().delete("3f2a", props) is None
+    with pytest.raises(PasswordMigrationError, match=r"run `floe-infra migrate passwords --stack <stack>`") as refused:
+        GeneratedPasswordProvider().read("3f2a", props)
+    # What the dynamic provider host reports (traceback.format_exc): the message alone, as one line.
+    assert traceback.format_exception(refused.value) == [
+        f"floe_infra.platform.generated.PasswordMigrationError: {refused.value}\n"]
+    # The operation fails on the first refusal; the provider's other reads do not repeat it.
+    read = GeneratedPasswordProvider().read("9c1e", props)
+    assert (read.id, read.outs) == ("9c1e", props)
+
+
+def test_deleting_a_release_01_password_removes_nothing_outside_the_state():
+    assert GeneratedPasswordProvider().delete("3f2a", {"length": 40, "rotation": 0, "result": ADOPTED}) is None
