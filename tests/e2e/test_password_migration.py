@@ -32,7 +32,7 @@ pytestmark = pytest.mark.e2e
 # The last commit of main whose platform generated its passwords itself (floe-infra 0.1's GeneratedPassword).
 # Its code deploys against this checkout's test doubles (the fake Polaris, the stand-in charts): if they
 # come to refuse what it does, the module has served its purpose once no 0.1 stack is left to migrate.
-PREVIOUS_RELEASE = "26206765323bd8fd5ccc3b8c3ba835ae26bbe5e8"
+PREVIOUS_RELEASE = "d114147f68b9446fd73ec920eb7b7eab45511b17"
 MIGRATE_TIMEOUT_SECONDS = 1800
 GENERATED = "floe.dev/secret-origin=generated"
 
