@@ -7,8 +7,6 @@ the same precise error.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import posixpath
 import re
 from typing import Annotated, Any
@@ -16,6 +14,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 
 from floe_infra.config.expansion import REFERENCE_PATTERN
+from floe_infra.config.keys import decode_public_key
 
 PROFILE_NAME_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9_-]*$")
 RFC1123_LABEL_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -121,41 +120,6 @@ def check_iceberg_identifier(value: str) -> str:
         raise ValueError(f"'{value}' is not a valid Iceberg identifier: use letters, digits and '_', "
                          "not starting with a digit")
     return value
-
-
-# Private keys announce themselves, so a private key pasted where a public one belongs (or anywhere
-# in a configuration file or a Helm value) is recognised and refused, as age does with AGE-SECRET-KEY-.
-PRIVATE_KEY_PREFIX = "floe-tenant-private-key:"
-
-
-def _decode_x25519(text: str, kind: str) -> bytes:
-    try:
-        raw = base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        raise ValueError(f"the {kind} key is not base64") from None
-    if len(raw) != 32:
-        raise ValueError(f"the {kind} key must be 32 bytes (got {len(raw)}); create a key pair with "
-                         "`floe-infra tenant keygen`")
-    return raw
-
-
-def decode_public_key(text: str) -> bytes:
-    """A base64 X25519 public key (32 bytes)."""
-    if text.strip().startswith(PRIVATE_KEY_PREFIX):
-        raise ValueError("this is a tenant's private key, not its public key: paste the public key, the base64 line "
-                         "`floe-infra tenant keygen` prints under \"public key\" (the private key stays in the "
-                         "pipeline's stack), and make a new key pair: this one is exposed")
-    return _decode_x25519(text, "public")
-
-
-def decode_private_key(text: str) -> bytes:
-    """A tenant private key: `floe-tenant-private-key:` + base64 X25519 (the bare base64 of older keys too)."""
-    return _decode_x25519(text.strip().removeprefix(PRIVATE_KEY_PREFIX), "private")
-
-
-def encode_private_key(raw: bytes) -> str:
-    """The text form of a tenant private key."""
-    return PRIVATE_KEY_PREFIX + base64.b64encode(raw).decode()
 
 
 def check_public_key(value: str) -> str:

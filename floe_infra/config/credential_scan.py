@@ -17,7 +17,7 @@ import itertools
 import re
 from typing import Any
 
-from floe_infra.config.base import PRIVATE_KEY_PREFIX
+from floe_infra.config.keys import PRIVATE_KEY_PREFIX
 from floe_infra.config.yaml_source import Path_, SourceDocument
 from floe_infra.errors import Problem
 

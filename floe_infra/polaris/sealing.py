@@ -15,7 +15,7 @@ import json
 from nacl.exceptions import CryptoError
 from nacl.public import PrivateKey, PublicKey, SealedBox
 
-from floe_infra.config.base import decode_private_key, decode_public_key, encode_private_key
+from floe_infra.config.keys import decode_private_key, decode_public_key, encode_private_key
 from floe_infra.errors import FloeError
 
 
