@@ -7,6 +7,9 @@ request, the token request included (`floe_infra.iceberg.auth`), and bounded ret
 (`floe_infra.http`); its commits are optimistic, checked by the
 server and retried by the engine. A REST catalog that cannot be reached is a typed error naming
 its URI: floe-infra never falls back to the embedded catalog silently.
+
+pyiceberg's catalogs are imported when one is opened: the Pulumi programs import this module for
+`CatalogTarget` only, and pyiceberg's catalog code is most of a pipeline program's start-up.
 """
 
 from __future__ import annotations
@@ -15,18 +18,16 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from filelock import FileLock, Timeout
-from pyiceberg.catalog import Catalog
-from pyiceberg.catalog.rest import RestCatalog
-from requests import Session
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random
 
 from floe_infra.errors import ConcurrentChangeError, DependencyMissingError
-from floe_infra.http import DEFAULT_POLICY, HttpPolicy, mount_policy
-from floe_infra.iceberg.auth import client_credentials_auth
-from floe_infra.iceberg.failures import catalog_errors
+from floe_infra.http import DEFAULT_POLICY, HttpPolicy
+
+if TYPE_CHECKING:
+    from pyiceberg.catalog import Catalog
 
 EMBEDDED_DIR = ".floe"
 LOCK_TIMEOUT = 120.0
@@ -66,22 +67,6 @@ def embedded_target(root: Path) -> CatalogTarget:
     return CatalogTarget(uri=f"sqlite:///{base / 'catalog.db'}", warehouse=f"file://{base / 'warehouse'}")
 
 
-class BoundedRestCatalog(RestCatalog):
-    """pyiceberg's REST catalog, every request of it bounded by an `HttpPolicy`.
-
-    pyiceberg 0.12 has no timeout or retry setting; `_create_session` is where both its config
-    request (sent by the constructor) and every later call get their session, so the policy is
-    mounted there. floe-infra pins pyiceberg <0.13; the fault tests fail if this hook moves.
-    """
-
-    def __init__(self, name: str, policy: HttpPolicy, **properties: str) -> None:
-        self.policy = policy  # set first: the parent constructor already sends requests
-        super().__init__(name, **properties)
-
-    def _create_session(self) -> Session:
-        return mount_policy(super()._create_session(), self.policy)
-
-
 def open_catalog(target: CatalogTarget, name: str = "floe", policy: HttpPolicy = DEFAULT_POLICY) -> Catalog:
     """Connect to a catalog.
 
@@ -90,6 +75,8 @@ def open_catalog(target: CatalogTarget, name: str = "floe", policy: HttpPolicy =
             (typed: `CatalogUnreachableError`, `CatalogTimeoutError`, `CatalogBusyError`, ...).
         DependencyMissingError: When the pyiceberg extra for the catalog is not installed.
     """
+    from floe_infra.iceberg.failures import catalog_errors
+
     if target.embedded:
         try:
             from pyiceberg.catalog.sql import SqlCatalog
@@ -109,7 +96,11 @@ def open_catalog(target: CatalogTarget, name: str = "floe", policy: HttpPolicy =
     props: dict[str, Any] = {"uri": target.uri, "warehouse": target.warehouse}
     if target.credential:
         # Not pyiceberg's legacy `credential`: its token request has no timeout (see floe_infra.iceberg.auth).
+        from floe_infra.iceberg.auth import client_credentials_auth
+
         props["auth"] = client_credentials_auth(target.uri, target.credential, target.scope, policy)
+    from floe_infra.iceberg.rest import BoundedRestCatalog
+
     # The constructor talks to the server (config and token requests): errors name the URI only.
     with catalog_errors(target.uri, "connect to the catalog", policy):
         return BoundedRestCatalog(name, policy, **props)

@@ -20,12 +20,14 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
-
-from pyiceberg.table.metadata import TableMetadata
-from pyiceberg.table.sorting import NullOrder, SortDirection
+from typing import TYPE_CHECKING
 
 from floe_infra.config.tables import BreakingChange, TableConfig
 from floe_infra.iceberg.types import FieldSpec, column_names, columns_of, spec_from_config
+
+if TYPE_CHECKING:
+    # pyiceberg's table package costs the pipeline program most of its start-up; declaring tables needs none of it.
+    from pyiceberg.table.metadata import TableMetadata
 
 MANAGED_PROPERTIES = "floe.managed-properties"
 MANAGED_COLUMNS = "floe.managed-columns"
@@ -331,6 +333,8 @@ def _partition_changes(desired: TableConfig, metadata: TableMetadata, names: dic
 
 def _sort_changes(desired: TableConfig, metadata: TableMetadata, names: dict[int, str],
                   renamed: dict[Path, Path]) -> list[Change]:
+    from pyiceberg.table.sorting import NullOrder, SortDirection  # a live table is planned: pyiceberg is loaded
+
     order = metadata.sort_order_by_id(metadata.default_sort_order_id)
     have = [(_rename(names.get(f.source_id, ""), renamed), str(f.transform),
              "asc" if f.direction == SortDirection.ASC else "desc",

@@ -15,6 +15,10 @@
 
 The catalog credential is a secret input (encrypted in state, secret in outputs) and is never
 part of the pickled provider, which holds no state at all.
+
+pyiceberg's table and catalog code is imported where the provider needs it (reading, planning a
+changed declaration, applying), not with this module: the pipeline program imports it to declare
+tables, and a no-op preview's `check` (an unchanged declaration) needs none of it either.
 """
 
 from __future__ import annotations
@@ -24,15 +28,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import pulumi
 import pulumi.dynamic as dynamic
 from pydantic import ValidationError
-from pyiceberg.table.metadata import new_table_metadata
 
 from floe_infra import live_credentials
 from floe_infra.config.tables import TableConfig
 from floe_infra.errors import FloeError
-from floe_infra.iceberg.apply import partition_spec, sort_order
 from floe_infra.iceberg.catalogs import CatalogTarget, credential_identity, exclusive, open_catalog
-from floe_infra.iceberg.engine import plan_table, reconcile_table
-from floe_infra.iceberg.failures import catalog_errors
 from floe_infra.iceberg.plan import (
     MANAGED_BY,
     MANAGED_PROPERTIES,
@@ -42,10 +42,11 @@ from floe_infra.iceberg.plan import (
     plan_create,
     plan_evolution,
 )
-from floe_infra.iceberg.types import schema_for
 from floe_infra.refresh import read_back
 
 INPUTS = ("catalog", "credential", "namespace", "table", "owner", "provider_version")
+# The inputs a declared plan is computed from.
+DECLARATION = ("namespace", "table", "owner")
 
 
 def _desired(props: dict[str, Any]) -> DesiredTable:
@@ -57,7 +58,21 @@ def declared_plan(olds: dict[str, Any] | None, news: dict[str, Any]) -> TablePla
     desired = _desired(news)
     if not olds or "table" not in olds:
         return plan_create(desired)
-    previous = _desired(olds)
+    if all(olds.get(key) == news.get(key) for key in DECLARATION):
+        # Every no-op preview: nothing to plan (`evolution_from` a declaration to itself is empty too, see
+        # tests/iceberg/test_resource.py), so no pyiceberg to load for it.
+        return TablePlan(desired.identifier, Action.UNCHANGED)
+    return evolution_from(_desired(olds), desired)
+
+
+def evolution_from(previous: DesiredTable, desired: DesiredTable) -> TablePlan:
+    """The plan from `previous` to `desired`, a table built from the previous declaration standing in for the
+    live one."""
+    from pyiceberg.table.metadata import new_table_metadata
+
+    from floe_infra.iceberg.apply import partition_spec, sort_order
+    from floe_infra.iceberg.types import schema_for
+
     schema = schema_for(previous.columns, previous.config.identifier_fields)
     props = previous.properties
     # The declared state carries the properties floe-infra manages, as the live table does.
@@ -143,6 +158,9 @@ class IcebergTableProvider(dynamic.ResourceProvider):
 
     @staticmethod
     def _read_live(id_: str, props: dict[str, Any], credential: str | None) -> dynamic.ReadResult:
+        from floe_infra.iceberg.engine import plan_table
+        from floe_infra.iceberg.failures import catalog_errors
+
         desired = _desired(props)
         catalog = open_catalog(_target(props, credential))
         with catalog_errors(catalog, f"read table {'.'.join(desired.identifier)}"):
@@ -163,6 +181,9 @@ class IcebergTableProvider(dynamic.ResourceProvider):
         return
 
     def _reconcile(self, props: dict[str, Any], *, new_declaration: bool) -> dict[str, Any]:
+        from floe_infra.iceberg.engine import reconcile_table
+        from floe_infra.iceberg.failures import catalog_errors
+
         target = _target(props)
         desired = _desired(props)
         catalog = open_catalog(target)

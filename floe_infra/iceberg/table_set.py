@@ -27,7 +27,6 @@ from pyiceberg.exceptions import NoSuchTableError
 
 from floe_infra import live_credentials
 from floe_infra.iceberg.catalogs import CatalogTarget, credential_identity, exclusive, open_catalog
-from floe_infra.iceberg.failures import catalog_errors
 from floe_infra.iceberg.plan import DesiredTable
 
 INPUTS = ("credential", "tables", "provider_version")
@@ -106,6 +105,9 @@ class TableSetProvider(dynamic.ResourceProvider):
 
 def _drop(entries: Sequence[dict[str, Any]], credential: str | None) -> None:
     """Drop and purge tables (gone already: nothing to do)."""
+    # pyiceberg's catalog code only when tables are dropped: the pipeline program imports this module too.
+    from floe_infra.iceberg.failures import catalog_errors
+
     for entry in entries:
         place = entry["catalog"]
         # The credential the program declares now, not a rotated one from old state (see live_credentials).

@@ -8,6 +8,7 @@ from typing import Any
 import dill
 import pyarrow as pa
 import pytest
+import yaml
 from pyiceberg.catalog import Catalog
 from pyiceberg.schema import Schema
 from pyiceberg.types import IntegerType, LongType, NestedField, StringType
@@ -17,9 +18,10 @@ from floe_infra.errors import FloeError
 from floe_infra.iceberg.catalogs import CatalogTarget, embedded_target, open_catalog
 from floe_infra.iceberg.engine import plan_table
 from floe_infra.iceberg.plan import Action, DesiredTable
-from floe_infra.iceberg.resource import IcebergTableProvider, _desired
+from floe_infra.iceberg.resource import IcebergTableProvider, _desired, evolution_from
 from floe_infra.iceberg.table_set import TableSetProvider, table_entry
 from floe_infra.preview.offline import without_nulls as as_the_engine_sends  # the engine drops nulls
+from tests.conftest import DEMO_PIPELINE
 from tests.iceberg.conftest import NAMESPACE
 
 COLUMNS = [{"name": "id", "type": "long", "required": True}, {"name": "qty", "type": "int"}]
@@ -94,6 +96,41 @@ def test_create_update_and_unchanged_rerun(provider, tmp_path):
     again = checked(provider, updated.outs, props(tmp_path, columns=[COLUMNS[0], {"name": "qty", "type": "long"}]))
     assert provider.diff(created.id, updated.outs, again).changes is False
     assert provider.update(created.id, updated.outs, again).outs["applied"] == []
+
+
+# Declarations of every kind of column and table setting floe.yaml has, for the unchanged-declaration check below.
+DECLARATIONS = [
+    *yaml.safe_load(DEMO_PIPELINE.read_text())["tables"],
+    {"name": "orders", "layer": "bronze", "columns": COLUMNS},
+    {"name": "events", "layer": "silver", "doc": "events", "renamed_from": "raw_events", "drop_when_removed": True,
+     "columns": [
+         {"name": "id", "type": "long", "required": True, "doc": "key"},
+         {"name": "amount", "type": "decimal(12,2)"}, {"name": "digest", "type": "fixed[16]"},
+         {"name": "at", "type": "timestamptz", "required": True}, {"name": "day", "type": "date"},
+         {"name": "seen", "type": "boolean", "renamed_from": "visible"},
+         {"name": "address", "type": "struct", "fields": [{"name": "street", "type": "string"},
+                                                           {"name": "zip", "type": "int", "required": True}]},
+         {"name": "tags", "type": "list", "element": {"type": "string", "required": True}},
+         {"name": "scores", "type": "map", "key": {"type": "string"}, "value": {"type": "double"}}],
+     "identifier_fields": ["id"],
+     "partition_by": [{"column": "at", "transform": "day"}, {"column": "id", "transform": "bucket[8]", "name": "b"}],
+     "sort_by": [{"column": "at", "direction": "desc"}, {"column": "id", "nulls": "last"}],
+     "properties": {"write.format.default": "parquet"}, "allow_breaking_changes": ["drop_columns"]},
+]
+
+
+@pytest.mark.parametrize("declaration", DECLARATIONS, ids=lambda d: d["name"])
+def test_an_unchanged_declaration_plans_nothing_as_the_full_plan_would(provider, tmp_path, declaration):
+    # check() skips planning (and pyiceberg) when the declaration is the one in state; planning it in full says
+    # the same, so no-op previews show exactly what they showed before.
+    inputs = {**props(tmp_path), "table": declaration}
+    desired = _desired(inputs)
+    full = evolution_from(desired, desired)
+    assert (full.action, full.changes, full.reasons) == (Action.UNCHANGED, (), ())
+    stored = checked(provider, {}, inputs)
+    again = provider.check(stored, inputs)
+    assert (again.inputs["plan"], again.failures) == ([], [])
+    assert provider.diff("id", stored, again.inputs).changes is False
 
 
 def test_rename_through_renamed_from_is_an_update_not_a_replacement(provider, tmp_path):

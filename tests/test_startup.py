@@ -1,0 +1,73 @@
+"""What the Pulumi programs and the dynamic provider process import before they can do their work.
+
+Every `pulumi preview` and `pulumi up` starts the program and, for the dynamic resources, a provider
+process (twice: once for the refresh every floe-infra project runs first, once for the update), and
+waits for each to stop again; what they import is paid on every start and again on exit.
+benchmarks/bench_engine.py measures the cost; these tests keep the heavy libraries off the paths
+that do not need them. Each case runs in a fresh interpreter.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from tests.conftest import REPO
+
+TIMEOUT_SECONDS = 120
+# pyiceberg's table and catalog packages: most of a pipeline's start-up, needed only to reach a live table.
+PYICEBERG_CATALOG = ("pyiceberg.catalog", "pyiceberg.table")
+# The configuration models of both tiers and their loader.
+CONFIG_MODELS = ("floe_infra.config.loader", "floe_infra.config.platform", "floe_infra.config.pipeline")
+
+# What the provider process does first: the engine hands it a pickled provider, which names its class.
+UNPICKLE = "import dill; provider = dill.loads(b'\\x80\\x02cfloe_infra.providers\\n{name}\\n)\\x81.')\n"
+UNCHANGED_TABLE = """
+from tests.conftest import DEMO_PIPELINE
+import yaml
+inputs = {{"catalog": {{"uri": "http://127.0.0.1:1/api/catalog", "warehouse": "lakehouse", "scope": None}},
+          "credential": "id:secret", "namespace": ["bronze", "demo"], "owner": "demo/dev", "provider_version": 1,
+          "table": yaml.safe_load(DEMO_PIPELINE.read_text())["tables"][0]}}
+checked = provider.check(inputs, inputs)
+assert checked.failures == [] and checked.inputs["plan"] == [], checked
+assert provider.diff("id", inputs, checked.inputs).changes is False
+"""
+
+
+def imported_after(code: str) -> set[str]:
+    """The modules a fresh interpreter holds after running `code` in the repository."""
+    script = code + "\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))\n"
+    result = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True,
+                            timeout=TIMEOUT_SECONDS, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return set(json.loads(result.stdout.splitlines()[-1]))
+
+
+def loaded(modules: set[str], packages: tuple[str, ...]) -> list[str]:
+    return sorted(m for m in modules if any(m == p or m.startswith(p + ".") for p in packages))
+
+
+def test_the_pipeline_program_declares_its_tables_without_pyiceberg_catalog_code():
+    assert loaded(imported_after("import floe_infra.pipeline.program"), PYICEBERG_CATALOG) == []
+
+
+def test_a_no_op_check_of_a_table_needs_no_pyiceberg_catalog_code():
+    # The update's provider process of a no-op preview only checks and diffs unchanged declarations.
+    modules = imported_after(UNPICKLE.format(name="TableSetProvider") + UNPICKLE.format(name="IcebergTableProvider")
+                             + UNCHANGED_TABLE.format())
+    assert loaded(modules, PYICEBERG_CATALOG) == []
+
+
+def test_the_platform_providers_start_without_the_configuration_models():
+    names = ("CatalogProvider", "NamespaceProvider", "CatalogRoleProvider", "PrincipalRoleProvider",
+             "PrincipalProvider", "RootCredentialProvider", "GeneratedPasswordProvider")
+    modules = imported_after("".join(UNPICKLE.format(name=name) for name in names))
+    assert loaded(modules, (*CONFIG_MODELS, "pydantic", "pyiceberg")) == []
+
+
+def test_the_checks_can_see_a_heavy_import():
+    # The probe itself: reading a table does load pyiceberg's catalog code, and the check above would see it.
+    modules = imported_after(UNPICKLE.format(name="IcebergTableProvider")
+                             + "from floe_infra.iceberg.engine import plan_table\n")
+    assert "pyiceberg.catalog" in loaded(modules, PYICEBERG_CATALOG)
