@@ -21,12 +21,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from floe_infra.config.catalog import CatalogType
+from floe_infra.config.locations import LOCATION, same_location, without_scheme
 from floe_infra.config.platform import PlatformConfig
 from floe_infra.config.tenancy import layer_prefix, resolve_tenants, tenant_prefix
 from floe_infra.config.yaml_source import Path_
-
-# The namespace property Polaris keeps a namespace's location in (PolarisEntityConstants.ENTITY_BASE_LOCATION).
-LOCATION = "location"
 
 
 @dataclass(frozen=True)
@@ -103,18 +101,6 @@ def namespace_layouts(platform: PlatformConfig) -> list[NamespaceLayout]:
     return sorted(out.values(), key=lambda ns: (len(ns.levels), ns.tenant is not None))
 
 
-def _without_scheme(location: str) -> str:
-    """How Polaris compares S3 locations (`S3Location`): `s3` and `s3a` alike, slash-terminated."""
-    rest = location.split(":", 1)[1] if location.startswith(("s3:", "s3a:")) else location
-    return rest if rest.endswith("/") else rest + "/"
-
-
-def same_location(a: str, b: str) -> bool:
-    """Whether Polaris takes two namespace locations for the same place (`StorageLocation.equals` after it adds
-    the trailing slash)."""
-    return _without_scheme(a) == _without_scheme(b)
-
-
 def polaris_refusals(catalogs: dict[str, CatalogLayout], namespaces: list[NamespaceLayout]
                      ) -> Iterator[tuple[NamespaceLayout, str]]:
     """Each namespace Polaris would refuse to create in this order, and why."""
@@ -141,7 +127,7 @@ def polaris_refusals(catalogs: dict[str, CatalogLayout], namespaces: list[Namesp
             continue
         for sibling in created.values():
             if sibling.catalog == ns.catalog and sibling.levels[:-1] == ns.levels[:-1]:
-                mine, theirs = _without_scheme(ns.location), _without_scheme(sibling.location)
+                mine, theirs = without_scheme(ns.location), without_scheme(sibling.location)
                 if mine.startswith(theirs) or theirs.startswith(mine):
                     yield ns, (f"Polaris refuses namespace {dotted} at {ns.location}: it overlaps namespace "
                                f"{'.'.join(sibling.levels)} at {sibling.location}")

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from floe_infra.config.layout import LOCATION, catalog_layouts, namespace_layouts
+from floe_infra.config.layout import catalog_layouts, namespace_layouts
+from floe_infra.config.locations import LOCATION
 from floe_infra.config.platform import PlatformConfig
 from floe_infra.config.tenancy import Tenant, read_role, resolve_tenants, write_role
 

@@ -22,7 +22,7 @@ import pulumi
 import pulumi.dynamic as dynamic
 
 from floe_infra import live_credentials
-from floe_infra.config.layout import LOCATION, same_location
+from floe_infra.config.locations import LOCATION, same_location
 from floe_infra.polaris.client import (
     NamespaceLocationError,
     NamespaceNotEmptyError,
