@@ -77,6 +77,15 @@ def _load(catalog: Catalog, identifier: tuple[str, ...]) -> Table | None:
         return None
 
 
+def read_table(catalog: Catalog, desired: DesiredTable) -> TablePlan | None:
+    """What a refresh reads: the plan of the live table against its declaration, or None when it is gone.
+
+    One load of the table: a catalog without the HEAD endpoint answers `table_exists` by loading it too.
+    """
+    table = _load(catalog, desired.identifier)
+    return None if table is None else plan_existing(desired, table.metadata)
+
+
 def plan_table(catalog: Catalog, desired: DesiredTable, *, namespace_exists: bool = True,
                new_declaration: bool = False) -> TablePlan:
     """Plan one table against the catalog (read-only).

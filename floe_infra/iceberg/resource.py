@@ -158,15 +158,15 @@ class IcebergTableProvider(dynamic.ResourceProvider):
 
     @staticmethod
     def _read_live(id_: str, props: dict[str, Any], credential: str | None) -> dynamic.ReadResult:
-        from floe_infra.iceberg.engine import plan_table
+        from floe_infra.iceberg.engine import read_table
         from floe_infra.iceberg.failures import catalog_errors
 
         desired = _desired(props)
         catalog = open_catalog(_target(props, credential))
         with catalog_errors(catalog, f"read table {'.'.join(desired.identifier)}"):
-            if not catalog.table_exists(desired.identifier):
-                return dynamic.ReadResult(None, {})
-            plan = plan_table(catalog, desired)
+            plan = read_table(catalog, desired)
+        if plan is None:
+            return dynamic.ReadResult(None, {})
         return dynamic.ReadResult(id_, {**props, "drift": [c.describe() for c in plan.changes]})
 
     def create(self, props: dict[str, Any]) -> dynamic.CreateResult:

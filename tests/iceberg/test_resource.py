@@ -23,6 +23,8 @@ from floe_infra.iceberg.table_set import TableSetProvider, table_entry
 from floe_infra.preview.offline import without_nulls as as_the_engine_sends  # the engine drops nulls
 from tests.conftest import DEMO_PIPELINE
 from tests.iceberg.conftest import NAMESPACE
+from tests.iceberg.rest_catalog import RestCatalogServer
+from tests.loopback import FAST
 
 COLUMNS = [{"name": "id", "type": "long", "required": True}, {"name": "qty", "type": "int"}]
 
@@ -299,6 +301,27 @@ def test_refresh_reads_a_table_dropped_outside_as_gone(provider, tmp_path):
     assert provider.read(created.id, created.outs).id == created.id
     open_catalog(embedded_target(tmp_path)).drop_table((*NAMESPACE, "orders"))
     assert not provider.read(created.id, created.outs).id
+
+
+def test_a_refresh_asks_the_catalog_for_the_table_once(provider, tmp_path):
+    # Every operation refreshes every table first: one load answers both "is it there" and "how does it differ".
+    server = RestCatalogServer(tmp_path / "rest")
+    server.start()
+    try:
+        place = {"uri": server.url, "warehouse": "lakehouse", "scope": None}
+        catalog = open_catalog(CatalogTarget(uri=server.url, warehouse="lakehouse"), policy=FAST)
+        catalog.create_namespace_if_not_exists(NAMESPACE[:1])
+        catalog.create_namespace_if_not_exists(NAMESPACE)
+        created = provider.create(checked(provider, {}, {**props(tmp_path), "catalog": place}))
+        server.calls.clear()
+        assert provider.read(created.id, created.outs).outs["drift"] == []
+        table_calls = [c for c in server.calls if "/tables/" in c]
+        assert table_calls == ["GET /v1/namespaces/bronze.sales/tables/orders"]
+        catalog.drop_table((*NAMESPACE, "orders"))
+        assert not provider.read(created.id, created.outs).id
+    finally:
+        server.stop()
+    assert server.errors == []
 
 
 def test_refresh_reports_a_property_changed_outside_and_the_next_update_puts_it_back(provider, tmp_path):
