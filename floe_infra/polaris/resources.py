@@ -16,6 +16,7 @@ every resource then updates once.
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import pulumi
@@ -35,13 +36,34 @@ from floe_infra.refresh import read_back
 
 CONNECTION_INPUTS = ("connection", "credential", "provider_version")
 
+# One client per connection and credential in the provider process, which serves a whole deployment: its
+# resources share one token (renewed before it expires, and once more on a 401) and one connection pool
+# instead of asking Polaris for a token per resource. A rotated credential is another key, so another client.
+_CLIENTS: dict[PolarisConnection, PolarisClient] = {}
+_CLIENTS_LOCK = threading.Lock()
+
+
+def _connection(connection: dict[str, str], credential: str) -> PolarisConnection:
+    client_id, _, secret = str(credential).partition(":")
+    return PolarisConnection(url=connection["url"], client_id=client_id, client_secret=secret,
+                             realm=connection.get("realm", "POLARIS"),
+                             scope=connection.get("scope", "PRINCIPAL_ROLE:ALL"))
+
 
 def connect(connection: dict[str, str], credential: str) -> PolarisClient:
-    """A client of `connection` authenticating with `credential` (`client_id:client_secret`)."""
-    client_id, _, secret = str(credential).partition(":")
-    return PolarisClient(PolarisConnection(url=connection["url"], client_id=client_id, client_secret=secret,
-                                           realm=connection.get("realm", "POLARIS"),
-                                           scope=connection.get("scope", "PRINCIPAL_ROLE:ALL")))
+    """The client of `connection` authenticating with `credential` (`client_id:client_secret`), shared by every
+    call of this process with the same connection and credential."""
+    key = _connection(connection, credential)
+    with _CLIENTS_LOCK:
+        if key not in _CLIENTS:
+            _CLIENTS[key] = PolarisClient(key)
+        return _CLIENTS[key]
+
+
+def forget(connection: dict[str, str], credential: str) -> None:
+    """Drop the shared client of a credential that no longer works (and the token it holds)."""
+    with _CLIENTS_LOCK:
+        _CLIENTS.pop(_connection(connection, credential), None)
 
 
 def identity(connection: dict[str, str]) -> str:
@@ -407,7 +429,8 @@ class PrincipalProvider(_Provider):
 def _accepted(connection: dict[str, str], credential: str) -> bool:
     """Whether Polaris gives `credential` a token."""
     try:
-        connect(connection, credential).token()
+        # A client of its own: a shared one may hold a token from before, and this must ask Polaris now.
+        PolarisClient(_connection(connection, credential)).token()
     except PolarisError as exc:
         if exc.status in (400, 401):
             return False
@@ -438,6 +461,8 @@ class RootCredentialProvider(_Provider):
         if olds.get("credential") != new and not _accepted(connection, new):
             root, _, secret = new.partition(":")
             connect(connection, olds["credential"]).reset_credentials(root, secret)
+            # The old secret is revoked: nothing in this process goes on with a token it got before.
+            forget(connection, olds["credential"])
         return dynamic.UpdateResult(self.outputs(news))
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:

@@ -255,6 +255,20 @@ def test_a_principal_without_a_public_key_keeps_no_credentials_until_it_has_one(
     assert accepts(polaris, opened["client_id"], opened["client_secret"])
 
 
+def test_a_refresh_of_many_resources_asks_polaris_for_one_token(polaris, base, with_catalog):
+    # One provider process serves a whole refresh; a token per resource read was a round trip (and, in Polaris, a
+    # secret check and a signature) per resource.
+    namespaces = [NamespaceProvider().create(namespace_props(base, levels)) for levels in (("bronze",), ("silver",))]
+    polaris.calls.clear()
+    assert CatalogProvider().read("lakehouse", with_catalog.outs).id == "lakehouse"
+    for created in namespaces:
+        assert NamespaceProvider().read(created.id, created.outs).id == created.id
+    assert polaris.calls.count("POST /api/catalog/v1/oauth/tokens") <= 1
+    assert len([c for c in polaris.calls if c.startswith("GET")]) == 3
+    polaris.expire_tokens()  # a token that stops working is replaced, once
+    assert CatalogProvider().read("lakehouse", with_catalog.outs).id == "lakehouse"
+
+
 def test_dynamic_providers_pickle_without_any_credential(base):
     import dill
 
