@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pydantic
 import requests
@@ -33,13 +34,16 @@ from pyiceberg.exceptions import (
 from pyiceberg.table import Table
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
-from floe_infra.config.pipeline import PipelineConfig
 from floe_infra.errors import CatalogError, ConcurrentChangeError
 from floe_infra.http import certainly_not_applied
 from floe_infra.iceberg.apply import apply_plan
 from floe_infra.iceberg.failures import catalog_errors
 from floe_infra.iceberg.ownership import plan_existing
 from floe_infra.iceberg.plan import Action, DesiredTable, TablePlan, plan_create
+
+if TYPE_CHECKING:
+    # The pipeline models only for `desired_tables`' callers (the CLI): the provider process reads tables without them.
+    from floe_infra.config.pipeline import PipelineConfig
 
 Progress = Callable[[int, int, TablePlan], None]
 
