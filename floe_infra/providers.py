@@ -9,12 +9,18 @@ State written before this module existed names the classes' own modules
 (tests/polaris/test_provider_state.py deletes resources from such state).
 
 Classes are looked up lazily, so pickling a platform resource does not import the tables engine.
+Every provider derives from `DynamicProvider`, which declares this module as its `__module__` and
+lets the provider process exit without Python's final collection (`floe_infra.process`).
 """
 
 from __future__ import annotations
 
 import importlib
 from typing import Any
+
+import pulumi.dynamic as dynamic
+
+from floe_infra.process import skip_final_collection
 
 # Class name -> module holding its code. Never remove an entry while stacks may hold the class.
 LOCATIONS = {
@@ -28,6 +34,19 @@ LOCATIONS = {
     "TableSetProvider": "floe_infra.iceberg.table_set",
     "GeneratedPasswordProvider": "floe_infra.platform.generated",
 }
+
+
+class DynamicProvider(dynamic.ResourceProvider):
+    """Base of floe-infra's dynamic providers: pickled under this module's path, wherever their code lives."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.__module__ = __name__
+
+    def configure(self, req: dynamic.ConfigureRequest) -> None:
+        # The SDK configures each provider once, in the provider process, before its first call; that process
+        # lives for one operation and the engine waits for it to exit.
+        skip_final_collection()
 
 
 def __getattr__(name: str) -> Any:

@@ -1,10 +1,11 @@
-"""What the Pulumi programs and the dynamic provider process import before they can do their work.
+"""How the Pulumi programs and the dynamic provider process start and end.
 
 Every `pulumi preview` and `pulumi up` starts the program and, for the dynamic resources, a provider
-process (twice: once for the refresh every floe-infra project runs first, once for the update), and
-waits for each to stop again; what they import is paid on every start and again on exit.
-benchmarks/bench_engine.py measures the cost; these tests keep the heavy libraries off the paths
-that do not need them. Each case runs in a fresh interpreter.
+process (twice: the engine starts one for the refresh every floe-infra project runs first and one
+for the update), and waits for each to exit again. What they import is paid on every start, and
+Python's final garbage collection over it all on every exit. benchmarks/bench_engine.py measures
+the cost; these tests keep the heavy libraries off the paths that do not need them, and the final
+collection off both. Each case runs in a fresh interpreter.
 """
 
 from __future__ import annotations
@@ -32,6 +33,19 @@ inputs = {{"catalog": {{"uri": "http://127.0.0.1:1/api/catalog", "warehouse": "l
 checked = provider.check(inputs, inputs)
 assert checked.failures == [] and checked.inputs["plan"] == [], checked
 assert provider.diff("id", inputs, checked.inputs).changes is False
+"""
+
+
+# Garbage a final collection would find: a cycle that says so when it is collected.
+CYCLE = """
+import gc, os
+class Cycle:
+    def __init__(self, write=os.write):
+        self.me, self.write = self, write
+    def __del__(self):
+        self.write(1, b"collected at exit")
+gc.disable()
+Cycle()
 """
 
 
@@ -71,3 +85,29 @@ def test_the_checks_can_see_a_heavy_import():
     modules = imported_after(UNPICKLE.format(name="IcebergTableProvider")
                              + "from floe_infra.iceberg.engine import plan_table\n")
     assert "pyiceberg.catalog" in loaded(modules, PYICEBERG_CATALOG)
+
+
+def output_of(code: str) -> str:
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
+                            timeout=TIMEOUT_SECONDS, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
+def test_python_collects_garbage_at_exit_unless_told_not_to():
+    # The probe itself: an interpreter left alone runs its final collection, and this garbage shows it.
+    assert "collected at exit" in output_of(CYCLE)
+
+
+def test_the_provider_process_exits_without_the_final_collection():
+    configured = ("import pulumi.dynamic as dynamic\n" + UNPICKLE.format(name="CatalogProvider")
+                  + "provider.configure(dynamic.ConfigureRequest(dynamic.Config({}, 'floe-platform')))\n")
+    assert "collected at exit" not in output_of(configured + CYCLE)
+
+
+def test_the_programs_exit_without_the_final_collection():
+    # Both programs skip it first thing, before reading any configuration (here: none, so they stop at once).
+    for program in ("floe_infra.platform.program import run_platform as run",
+                    "floe_infra.pipeline.program import run_pipeline as run"):
+        code = f"from {program}\ntry:\n    run()\nexcept Exception:\n    pass\n"
+        assert "collected at exit" not in output_of(code + CYCLE)

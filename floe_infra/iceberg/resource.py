@@ -42,6 +42,7 @@ from floe_infra.iceberg.plan import (
     plan_create,
     plan_evolution,
 )
+from floe_infra.providers import DynamicProvider
 from floe_infra.refresh import read_back
 
 INPUTS = ("catalog", "credential", "namespace", "table", "owner", "provider_version")
@@ -116,11 +117,8 @@ def _target(props: dict[str, Any], credential: str | None = None) -> CatalogTarg
                          scope=catalog.get("scope"))
 
 
-class IcebergTableProvider(dynamic.ResourceProvider):
+class IcebergTableProvider(DynamicProvider):
     """The provider behind `IcebergTable` (stateless: safe to pickle)."""
-
-    # Pickled into stack state under the stable path (floe_infra/providers.py), wherever this code lives.
-    __module__ = "floe_infra.providers"
 
     # Bumped on purpose when what the provider does with unchanged inputs changes: every table then
     # updates once. A floe-infra release that leaves it alone touches no table.

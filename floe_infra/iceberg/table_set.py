@@ -28,6 +28,7 @@ from pyiceberg.exceptions import NoSuchTableError
 from floe_infra import live_credentials
 from floe_infra.iceberg.catalogs import CatalogTarget, credential_identity, exclusive, open_catalog
 from floe_infra.iceberg.plan import DesiredTable
+from floe_infra.providers import DynamicProvider
 
 INPUTS = ("credential", "tables", "provider_version")
 
@@ -59,11 +60,8 @@ def added_tables(olds: dict[str, Any] | None, news: dict[str, Any]) -> list[dict
     return [entry for name, entry in now.items() if name not in before and entry.get("renamed_from") not in before]
 
 
-class TableSetProvider(dynamic.ResourceProvider):
+class TableSetProvider(DynamicProvider):
     """The provider behind `TableSet` (stateless: safe to pickle)."""
-
-    # Pickled into stack state under the stable path (floe_infra/providers.py), wherever this code lives.
-    __module__ = "floe_infra.providers"
 
     # Bumped on purpose when what the provider does with unchanged inputs changes.
     VERSION: ClassVar[int] = 1

@@ -27,6 +27,7 @@ from floe_infra.pipeline.code_location import ImageRef
 from floe_infra.pipeline.credentials import open_tenant_credentials
 from floe_infra.pipeline.semantic import read_model_files
 from floe_infra.pipeline.stack import FloePipeline, PipelineArgs
+from floe_infra.process import skip_final_collection
 from floe_infra.project import project_path
 
 PLATFORM_PROJECT = "floe-platform"
@@ -105,6 +106,7 @@ def _build(config: pulumi.Config) -> FloePipeline:
 
 def run_pipeline() -> FloePipeline:
     """Build the current stack's pipeline on its platform and export what the data team looks up."""
+    skip_final_collection()  # the program process ends with the operation (floe_infra/process.py)
     config = pulumi.Config("floe")
     try:
         pipeline = _build(config)

@@ -28,6 +28,7 @@ import pulumi.dynamic as dynamic
 import pulumi_random as random
 
 from floe_infra.errors import FloeError
+from floe_infra.providers import DynamicProvider
 
 TYPE = "random:index/randomPassword:RandomPassword"
 # The former dynamic resource, in stacks not migrated yet.
@@ -83,7 +84,7 @@ def generated_password(name: str, *, length: int, rotation: int, imported: str |
     return random.RandomPassword(name, length=length, special=False, keepers=keepers(rotation), opts=opts)
 
 
-class GeneratedPasswordProvider(dynamic.ResourceProvider):
+class GeneratedPasswordProvider(DynamicProvider):
     """floe-infra 0.1's generated passwords, as stack state still names them.
 
     Only the engine reaches it, on stacks not migrated yet (the migration itself never calls it): a
@@ -91,9 +92,6 @@ class GeneratedPasswordProvider(dynamic.ResourceProvider):
     anything changes and says to migrate; a delete (`pulumi destroy --refresh=false`) has nothing
     outside the state to remove.
     """
-
-    # Pickled into stack state under the stable path (floe_infra/providers.py), wherever this code lives.
-    __module__ = "floe_infra.providers"
 
     VERSION: ClassVar[int] = 1
 

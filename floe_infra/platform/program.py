@@ -22,6 +22,7 @@ from floe_infra.errors import ConfigError, FloeError
 from floe_infra.kube.cluster import ClusterAccess
 from floe_infra.platform.secrets import referenced_secrets
 from floe_infra.platform.stack import FloePlatform, PlatformArgs
+from floe_infra.process import skip_final_collection
 from floe_infra.project import project_path
 
 
@@ -40,6 +41,7 @@ def with_stack_chart_sources(platform: PlatformConfig, config: pulumi.Config) ->
 
 def run_platform() -> FloePlatform:
     """Build the platform of the current stack and export its contract."""
+    skip_final_collection()  # the program process ends with the operation (floe_infra/process.py)
     config = pulumi.Config("floe")
     try:
         loaded = load_platform(project_path(config.require("platformFile")))

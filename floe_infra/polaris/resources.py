@@ -32,6 +32,7 @@ from floe_infra.polaris.client import (
     PolarisError,
 )
 from floe_infra.polaris.sealing import seal
+from floe_infra.providers import DynamicProvider
 from floe_infra.refresh import read_back
 
 CONNECTION_INPUTS = ("connection", "credential", "provider_version")
@@ -78,13 +79,8 @@ def client_for(props: dict[str, Any]) -> PolarisClient:
                                                             props.get("credential"))))
 
 
-class _Provider(dynamic.ResourceProvider):
+class _Provider(DynamicProvider):
     """Shared check and diff logic: `identity` inputs replace, the rest update."""
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        # Pickled into stack state under the stable path (floe_infra/providers.py), wherever this code lives.
-        cls.__module__ = "floe_infra.providers"
 
     identity: ClassVar[tuple[str, ...]] = ()
     inputs: ClassVar[tuple[str, ...]] = ()
