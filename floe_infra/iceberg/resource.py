@@ -23,6 +23,7 @@ tables, and a no-op preview's `check` (an unchanged declaration) needs none of i
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import pulumi
@@ -44,6 +45,9 @@ from floe_infra.iceberg.plan import (
 )
 from floe_infra.providers import DynamicProvider
 from floe_infra.refresh import read_back
+
+if TYPE_CHECKING:
+    from pyiceberg.catalog import Catalog
 
 INPUTS = ("catalog", "credential", "namespace", "table", "owner", "provider_version")
 # The inputs a declared plan is computed from.
@@ -108,6 +112,22 @@ def replacement_reasons(olds: dict[str, Any], news: dict[str, Any]) -> list[str]
     return reasons
 
 
+# The provider process refreshes every table of a deployment: one opened REST catalog (its config request and
+# token) serves all the reads with the same target (a rotated credential is another target). The embedded
+# catalog is opened per call, as before: its SQLite connections stay with the thread that made them.
+_READING: dict[CatalogTarget, Catalog] = {}
+_READING_LOCK = threading.Lock()
+
+
+def _catalog_for_reading(target: CatalogTarget) -> Catalog:
+    if target.embedded:
+        return open_catalog(target)
+    with _READING_LOCK:
+        if target not in _READING:
+            _READING[target] = open_catalog(target)
+        return _READING[target]
+
+
 def _target(props: dict[str, Any], credential: str | None = None) -> CatalogTarget:
     """Where the table is, with `credential`, else the one in effect now (see live_credentials)."""
     catalog = props["catalog"]
@@ -160,7 +180,7 @@ class IcebergTableProvider(DynamicProvider):
         from floe_infra.iceberg.failures import catalog_errors
 
         desired = _desired(props)
-        catalog = open_catalog(_target(props, credential))
+        catalog = _catalog_for_reading(_target(props, credential))
         with catalog_errors(catalog, f"read table {'.'.join(desired.identifier)}"):
             plan = read_table(catalog, desired)
         if plan is None:

@@ -303,8 +303,9 @@ def test_refresh_reads_a_table_dropped_outside_as_gone(provider, tmp_path):
     assert not provider.read(created.id, created.outs).id
 
 
-def test_a_refresh_asks_the_catalog_for_the_table_once(provider, tmp_path):
-    # Every operation refreshes every table first: one load answers both "is it there" and "how does it differ".
+def test_a_refresh_opens_the_catalog_once_and_loads_each_table_once(provider, tmp_path):
+    # Every operation refreshes every table first: one opened catalog (config request, token) for all of them,
+    # and one load of each answers both "is it there" and "how does it differ".
     server = RestCatalogServer(tmp_path / "rest")
     server.start()
     try:
@@ -312,13 +313,14 @@ def test_a_refresh_asks_the_catalog_for_the_table_once(provider, tmp_path):
         catalog = open_catalog(CatalogTarget(uri=server.url, warehouse="lakehouse"), policy=FAST)
         catalog.create_namespace_if_not_exists(NAMESPACE[:1])
         catalog.create_namespace_if_not_exists(NAMESPACE)
-        created = provider.create(checked(provider, {}, {**props(tmp_path), "catalog": place}))
+        tables = [provider.create(checked(provider, {}, {**props(tmp_path, name=name), "catalog": place}))
+                  for name in ("orders", "refunds")]
         server.calls.clear()
-        assert provider.read(created.id, created.outs).outs["drift"] == []
-        table_calls = [c for c in server.calls if "/tables/" in c]
-        assert table_calls == ["GET /v1/namespaces/bronze.sales/tables/orders"]
+        assert [provider.read(t.id, t.outs).outs["drift"] for t in tables] == [[], []]
+        assert server.calls == ["GET /v1/config", "GET /v1/namespaces/bronze.sales/tables/orders",
+                                "GET /v1/namespaces/bronze.sales/tables/refunds"]
         catalog.drop_table((*NAMESPACE, "orders"))
-        assert not provider.read(created.id, created.outs).id
+        assert not provider.read(tables[0].id, tables[0].outs).id
     finally:
         server.stop()
     assert server.errors == []
