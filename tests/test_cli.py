@@ -236,7 +236,7 @@ def test_an_invalid_floe_yaml_exits_two_with_every_problem_located(tmp_path: Pat
 
 
 def test_a_private_key_pasted_as_public_key_is_named_with_what_to_paste_instead(tmp_path: Path, capsys):
-    from floe_infra.config.base import encode_private_key
+    from floe_infra.config.keys import encode_private_key
 
     platform = tmp_path / "platform.yaml"
     private = encode_private_key(bytes(32))  # an obviously fake key

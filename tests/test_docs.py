@@ -39,7 +39,7 @@ import yaml
 from nacl.public import PrivateKey
 
 from floe_infra.cli import build_parser, main
-from floe_infra.config.base import decode_private_key
+from floe_infra.config.keys import decode_private_key
 from tests.conftest import REPO
 
 DOCUMENTS = sorted([REPO / "README.md", *(REPO / "docs").glob("*.md")])
