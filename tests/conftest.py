@@ -70,15 +70,19 @@ def write_yaml(tmp_path: Path):
 @pytest.fixture(autouse=True)
 def fresh_deployment() -> Iterator[None]:
     """Each test is a deployment of its own: what a provider process learns (credentials declared now, endpoints
-    found down) is forgotten between tests, as it is between two `pulumi` runs."""
+    found down, the clients and catalogs it opened) is forgotten between tests, as it is between two `pulumi` runs."""
     from floe_infra import live_credentials, refresh
+    from floe_infra.iceberg import resource as tables
+    from floe_infra.polaris import resources as governance
 
-    live_credentials.forget_all()
-    refresh.forget_all()
+    def forget() -> None:
+        for module in (live_credentials, refresh, tables, governance):
+            module.forget_all()
+
+    forget()
     limit = getattr(sys, "tracebacklimit", None)  # refresh.read_back sets it, as for the provider process
     yield
-    live_credentials.forget_all()
-    refresh.forget_all()
+    forget()
     if limit is None:
         vars(sys).pop("tracebacklimit", None)
     else:

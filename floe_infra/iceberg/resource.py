@@ -128,6 +128,12 @@ def _catalog_for_reading(target: CatalogTarget) -> Catalog:
         return _READING[target]
 
 
+def forget_all() -> None:
+    """Drop every catalog opened for reading (a new deployment in the same process, and tests)."""
+    with _READING_LOCK:
+        _READING.clear()
+
+
 def _target(props: dict[str, Any], credential: str | None = None) -> CatalogTarget:
     """Where the table is, with `credential`, else the one in effect now (see live_credentials)."""
     catalog = props["catalog"]

@@ -67,6 +67,12 @@ def forget(connection: dict[str, str], credential: str) -> None:
         _CLIENTS.pop(_connection(connection, credential), None)
 
 
+def forget_all() -> None:
+    """Drop every shared client (a new deployment in the same process, and tests)."""
+    with _CLIENTS_LOCK:
+        _CLIENTS.clear()
+
+
 def identity(connection: dict[str, str]) -> str:
     """Whose credential governance resources hold: the root principal of the connection's realm."""
     return f"root of realm {connection.get('realm', 'POLARIS')}"
