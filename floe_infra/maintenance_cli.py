@@ -59,9 +59,9 @@ def report_lines(plan: MaintenancePlan, reports: list[TableReport], *, dry_run: 
     rows = console.table("TABLE", "ROWS BEFORE", "EXPIRED", "KEPT", "FILES", "MB", "PROBLEM",
                          numeric=("EXPIRED", "KEPT", "FILES", "MB"))
     for r in reports:
-        files = r.sweep.candidates if r.sweep else []
-        rows.add_row(r.table, r.rows_before or "-", str(len(r.expired)), str(r.snapshots_left), str(len(files)),
-                     f"{sum(f.size for f in files) / 2**20:.1f}", r.problem or "")
+        files, size = (len(r.sweep.candidates), r.sweep.bytes) if r.sweep else (0, 0)
+        rows.add_row(r.table, r.rows_before or "-", str(len(r.expired)), str(r.snapshots_left), str(files),
+                     f"{size / 2**20:.1f}", r.problem or "")
     verb = "would delete" if dry_run else "deleted"
     failed = sum(1 for r in reports if r.problem)
     return [f"layer {plan.layer}: namespace {'.'.join(plan.namespace)}, retention {plan.retention_days} days, "

@@ -111,8 +111,12 @@ def _hidden(relative: str) -> bool:
     return any(part.startswith((".", "_")) and "=" not in part for part in relative.split("/"))
 
 
-def list_files(table: Table, excluded: Iterable[str] = ()) -> list[ListedFile]:
-    """Every file under the table's location, except under the `excluded` locations (other tables' nested in it).
+def _prefixes(locations: Iterable[str]) -> tuple[str, ...]:
+    return tuple(file_key(location).rstrip("/") + "/" for location in locations)
+
+
+def list_files(table: Table, skip: tuple[str, ...] = ()) -> list[ListedFile]:
+    """Every file under the table's location, except under the `skip` prefixes (other tables' nested in it).
 
     Raises:
         UnreferencedFilesError: When the location cannot be listed.
@@ -121,7 +125,6 @@ def list_files(table: Table, excluded: Iterable[str] = ()) -> list[ListedFile]:
     scheme, netloc, root = io.parse_location(table.location())
     root = root.rstrip("/")
     family = _SCHEME_FAMILY.get(scheme, scheme)
-    skip = tuple(file_key(e).rstrip("/") + "/" for e in excluded)
     try:
         infos = io.fs_by_scheme(scheme, netloc).get_file_info(FileSelector(root, recursive=True,
                                                                            allow_not_found=True))
@@ -152,11 +155,10 @@ def sweep(table: Table, now: datetime, grace_seconds: float, *, excluded: Iterab
     Raises:
         UnreferencedFilesError: When the listing or the comparison is not safe; nothing was deleted.
     """
-    excluded = list(excluded)
+    skip = _prefixes(excluded)
     referenced, required = referenced_files(table)
-    listed = list_files(table, excluded)
-    root = file_key(table.location()).rstrip("/") + "/"
-    skip = tuple(file_key(e).rstrip("/") + "/" for e in excluded)
+    listed = list_files(table, skip)
+    [root] = _prefixes([table.location()])
     present = {f.location for f in listed}
     missing = sorted(k for k in required if k.startswith(root) and not k.startswith(skip) and k not in present)
     if missing:
