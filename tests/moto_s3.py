@@ -22,7 +22,7 @@ START_TIMEOUT = 20.0
 STOP_TIMEOUT = 10.0
 REGION = "us-east-1"
 # moto accepts any key; these are obviously not credentials.
-ACCESS = {"aws_access_key_id": "test-key-id", "aws_secret_access_key": "test-secret-not-real"}
+ACCESS = {"aws_access_key_id": "fake", "aws_secret_access_key": "fake"}
 
 
 @dataclass(frozen=True)

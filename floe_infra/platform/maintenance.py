@@ -103,15 +103,13 @@ class TableMaintenance(pulumi.ComponentResource):
     def _create_service_account(self, layer: str) -> k8s.core.v1.ServiceAccount:
         platform = self._args.platform
         role_arn = platform.storage[platform.layers[layer].storage_ref].credentials.role_arn
-        metadata = object_meta(platform, maintenance_name(platform, layer), COMPONENT, self._args.namespace,
-                               **{LAYER_LABEL: layer})
-        if role_arn:
-            # IRSA: the layer bucket's IAM role, assumed by this account only.
-            metadata = k8s.meta.v1.ObjectMetaArgs(name=metadata.name, namespace=metadata.namespace,
-                                                  labels=metadata.labels,
-                                                  annotations={"eks.amazonaws.com/role-arn": role_arn})
         return k8s.core.v1.ServiceAccount(
-            f"{self._base}-{layer}-account", metadata=metadata,
+            f"{self._base}-{layer}-account",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=maintenance_name(platform, layer), namespace=self._args.namespace,
+                labels={**platform_labels(platform, COMPONENT), LAYER_LABEL: layer},
+                # IRSA: the layer bucket's IAM role, assumed through this account.
+                annotations={"eks.amazonaws.com/role-arn": role_arn} if role_arn else None),
             # The job never calls the API server (IRSA mounts its own token).
             automount_service_account_token=False, opts=pulumi.ResourceOptions(parent=self))
 
