@@ -56,6 +56,14 @@ def maintained_layers(platform: PlatformConfig) -> list[str]:
             if name not in skipped and layer_retention_days(platform, name) is not None]
 
 
+def glacier_days(platform: PlatformConfig, bucket: str) -> int | None:
+    """Days before a noncurrent version of an AWS bucket moves to Glacier, when that comes before its removal."""
+    days = [p.lifecycle.transition_to_glacier for p in platform.storage.values()
+            if p.bucket == bucket and p.lifecycle and p.lifecycle.transition_to_glacier]
+    noncurrent = platform.deployment.services.object_storage.noncurrent_version_days
+    return min(days) if days and min(days) < noncurrent else None
+
+
 def protected_prefixes(platform: PlatformConfig, bucket: str) -> list[tuple[str, str]]:
     """Prefixes of a bucket that readers open live: each layer's, each warehouse's default location, Cube Store's."""
     out: list[tuple[str, str]] = []
@@ -107,7 +115,7 @@ def advise_retention(platform: PlatformConfig) -> Iterator[Finding]:
         lifecycle = profile.lifecycle
         if lifecycle is None or not profile.is_aws:
             continue
-        if lifecycle.transition_to_glacier and lifecycle.transition_to_glacier >= noncurrent:
+        if lifecycle.transition_to_glacier and glacier_days(platform, profile.bucket) is None:
             yield ("storage", name, "lifecycle", "transition_to_glacier"), (
                 f"archives only noncurrent object versions, which S3 removes after {noncurrent} days "
                 "(deployment.services.object_storage.noncurrent_version_days), before this transition; it has no "

@@ -9,6 +9,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from floe_infra.config.platform import PlatformConfig
+from floe_infra.config.retention import glacier_days
 from floe_infra.config.tenancy import compute_log_target, storage_grants
 from floe_infra.kube.helm import release_args
 from floe_infra.kube.rollout import CONFIG_DIGEST_ENV, config_digest
@@ -36,14 +37,6 @@ class StorageArgs:
     topology: Topology
     namespace: pulumi.Input[str]
     secrets: PlatformSecrets = field(repr=False)
-
-
-def glacier_days(platform: PlatformConfig, bucket: str) -> int | None:
-    """Days before a noncurrent version of the bucket moves to Glacier, when that comes before its removal."""
-    days = [p.lifecycle.transition_to_glacier for p in platform.storage.values()
-            if p.bucket == bucket and p.lifecycle and p.lifecycle.transition_to_glacier]
-    noncurrent = platform.deployment.services.object_storage.noncurrent_version_days
-    return min(days) if days and min(days) < noncurrent else None
 
 
 class ObjectStorage(pulumi.ComponentResource):
