@@ -88,11 +88,12 @@ def test_schedule_image_and_grace_come_from_platform_yaml(tmp_path):
 
 
 def test_no_job_without_a_retention_or_when_maintenance_is_off(write_yaml):
-    base = "storage:\n  default: {bucket: floe-data}\nlayers:\n  gold: {name: gold, storage_ref: default, " \
-           "namespace: lakehouse.gold%s}\ncatalogs:\n  default: {uri: 'http://polaris:8181/api/catalog', " \
-           "warehouse: lakehouse}\n%s"
+    base = ("storage:\n  default: {bucket: floe-data}\nlayers:\n  gold: {name: gold, storage_ref: default, "
+            "namespace: lakehouse.gold%s}\ncatalogs:\n  default: {uri: 'http://polaris:8181/api/catalog', "
+            "warehouse: lakehouse}\ndeployment:\n  services:\n    catalog: {management_url: 'https://polaris.example.com'}\n"
+            "%s")
     assert run_platform_stack("dev", str(write_yaml(base % ("", "")))).of_type(CRONJOB) == []
-    off = base % (", retention_days: 30", "deployment:\n  services:\n    maintenance: {deploy: false}\n")
+    off = base % (", retention_days: 30", "    maintenance: {deploy: false}\n")
     assert run_platform_stack("dev", str(write_yaml(off, "off.yaml"))).of_type(CRONJOB) == []
     on = base % (", retention_days: 30", "")
     assert len(run_platform_stack("dev", str(write_yaml(on, "on.yaml"))).of_type(CRONJOB)) == 1
