@@ -34,7 +34,7 @@ DAY = 86_400
 def documented_commands() -> list[str]:
     """The `floe-infra maintenance run` lines of docs/operations.md's "Running it by hand"."""
     text = (REPO / "docs/operations.md").read_text()
-    block = re.search(r"### Running it by hand.*?```bash\n(.*?)```", text, re.DOTALL)
+    block = re.search(r"### Running it by hand.*?```bash[^\n]*\n(.*?)```", text, re.DOTALL)
     assert block is not None
     return [line.split("#")[0].strip() for line in block.group(1).splitlines()
             if line.startswith("floe-infra maintenance run")]
