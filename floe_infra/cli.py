@@ -142,6 +142,12 @@ def _tenant_keygen(args: argparse.Namespace) -> int:
 # --- tables ----------------------------------------------------------------------------------------
 
 
+def _maintenance(args: argparse.Namespace) -> int:
+    from floe_infra.maintenance_cli import run_maintenance
+
+    return run_maintenance(args)
+
+
 def _tables(args: argparse.Namespace) -> int:
     from floe_infra.tables_cli import run_tables
 
@@ -394,6 +400,25 @@ def build_parser() -> argparse.ArgumentParser:
                              "`pulumi up` reaches it); credential from $FLOE_CATALOG_CREDENTIAL")
         catalog.add_argument("--embedded", action="store_true", help="use the SQLite catalog under ./.floe/")
         _add_json(command, "the plans")
+
+    maintenance_codes = {OK: EXIT_CODE_MEANINGS[OK], RUNTIME: "a table or the catalog failed (the report names "
+                         "which); a rerun resumes", INVALID: EXIT_CODE_MEANINGS[INVALID]}
+    maintenance = _group(sub, "maintenance", "apply a layer's retention to its Iceberg tables", set(maintenance_codes))
+    run = _subcommand(maintenance, "run", "expire old snapshots, delete rows past the retention where a table "
+                      "asks, and remove files nothing references, in every table of one layer", _maintenance,
+                      maintenance_codes)
+    source = run.add_mutually_exclusive_group(required=True)
+    source.add_argument("--plan", type=Path, metavar="PLAN_JSON",
+                        help="the plan the platform's maintenance job runs (its ConfigMap)")
+    _add_platform(source)
+    run.add_argument("--layer", help="with --platform: the layer to maintain")
+    run.add_argument("--catalog-uri", help="Iceberg REST catalog URI (default: the plan's, or with --platform the "
+                     "platform's, as `pulumi up` reaches it); credential from $FLOE_CATALOG_CREDENTIAL")
+    run.add_argument("--s3-endpoint", metavar="URL", help="S3-compatible endpoint to reach the layer's bucket "
+                     "at (default: the plan's; AWS S3 when it has none)")
+    run.add_argument("--dry-run", action="store_true", help="report what would be expired and deleted, change "
+                     "nothing")
+    _add_json(run, "what was done")
 
     tenant = _group(sub, "tenant", "tenant onboarding helpers", {OK, INVALID})
     keygen = _subcommand(tenant, "keygen", "make a key pair for receiving a pipeline's catalog credentials",

@@ -46,6 +46,11 @@ POSTGRES_IMAGE = Image("postgres", "16.10-bookworm")
 CUBE_IMAGE = Image("cubejs/cube", "v1.5.3")
 CUBESTORE_IMAGE = Image("cubejs/cubestore", "v1.5.3")
 BUSYBOX_IMAGE = Image("busybox", "1.37.0")
+# floe-infra itself, built from the Dockerfile at the root of this repository and published with each release
+# (`docker build -t <registry>/floe-infra:<version> .`): the platform's table maintenance jobs run it. Its tag is
+# floe-infra's version, so a job runs the code that wrote its plan; a platform that publishes the image to a
+# registry of its own names it in deployment.services.maintenance.image_repository.
+FLOE_INFRA_IMAGE = Image("ghcr.io/floe-demo/floe-infra", "0.1.0")
 
 # Installed from a local copy without values.schema.json (see floe_infra/charts.py).
 LOCAL_COPY_CHARTS = (DAGSTER_CHART, DAGSTER_USER_DEPLOYMENTS_CHART)

@@ -275,12 +275,12 @@ def test_a_quota_without_room_for_the_runs_and_a_rollout_fails_the_preview(tmp_p
     from tests.conftest import DEMO_PLATFORM
 
     text = (DEMO_PLATFORM.read_text().replace("max_concurrent_runs: 1", "max_concurrent_runs: 4")
-            .replace("limits_memory: 24Gi", "limits_memory: 16Gi"))
+            .replace("limits_memory: 28Gi", "limits_memory: 16Gi"))
     found = [v.message for v in evaluate(*guarded_stack(_demo_platform_run(tmp_path, text))) if v.rule == "quota-fits"]
     advice = ("rollouts and Dagster runs would wait forever for room. Raise "
               "infrastructure.lifecycle.resource_quotas.namespace_limits, or lower "
               "deployment.services.orchestration.max_concurrent_runs or the resource profiles")
     assert found == [
-        f"the platform plans 9664Mi of requests.memory in its namespace but the quota allows 8Gi: {advice}",
-        f"the platform plans 19750m of limits.cpu in its namespace but the quota allows 16: {advice}",
-        f"the platform plans 34816Mi of limits.memory in its namespace but the quota allows 16Gi: {advice}"]
+        f"the platform plans 10432Mi of requests.memory in its namespace but the quota allows 8Gi: {advice}",
+        f"the platform plans 21250m of limits.cpu in its namespace but the quota allows 16: {advice}",
+        f"the platform plans 37120Mi of limits.memory in its namespace but the quota allows 16Gi: {advice}"]

@@ -24,6 +24,8 @@ IPV4_RE = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
 ICEBERG_IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 SEMVER_RE = re.compile(r"^\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.-]+)?$")
 HTTP_URL_RE = re.compile(r"^https?://[A-Za-z0-9._~%-]+(?::\d{1,5})?(?:[/?#]\S*)?$")
+# A container image's registry and repository, without tag or digest (the OCI distribution name rule).
+IMAGE_REPOSITORY_RE = re.compile(r"^[a-z0-9]+([._-]{1,2}[a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-]{1,2}[a-z0-9]+)*)*$")
 # Every name is bounded: Polaris takes at most 256 characters, Kubernetes 63 (labels) or 253, and a
 # name ends up in role names, object names and messages. Regexes are applied with `fullmatch`, so a
 # trailing newline (which `$` alone lets through) is refused.
@@ -83,6 +85,14 @@ def check_http_url(value: str) -> str:
 def check_endpoint_url(value: str) -> str:
     """An S3 endpoint: empty for AWS S3 itself, else an http(s) URL."""
     return check_http_url(value) if value else value
+
+
+def check_image_repository(value: str) -> str:
+    """A container image repository, registry included, without a tag: `registry.example.com/floe/floe-infra`."""
+    if len(value) > 255 or not IMAGE_REPOSITORY_RE.fullmatch(value):
+        raise ValueError(f"'{value}' is not an image repository: write registry/path/name in lowercase, without "
+                         "a tag (the tag is image_tag)")
+    return value
 
 
 def check_secret_name(value: str) -> str:
@@ -180,6 +190,8 @@ BucketName = Annotated[str, AfterValidator(check_bucket_name), _schema_pattern(B
 IcebergIdentifier = Annotated[str, AfterValidator(check_iceberg_identifier),
                               _schema_pattern(ICEBERG_IDENT_RE, maxLength=ICEBERG_IDENT_MAX)]
 SemVer = Annotated[str, AfterValidator(check_semver), _schema_pattern(SEMVER_RE)]
+ImageRepository = Annotated[str, AfterValidator(check_image_repository),
+                            _schema_pattern(IMAGE_REPOSITORY_RE, maxLength=255)]
 HttpUrl = Annotated[str, AfterValidator(check_http_url), _schema_pattern(HTTP_URL_RE, maxLength=HTTP_URL_MAX)]
 # A storage endpoint: empty for AWS S3 itself, else the URL of an S3-compatible service.
 EndpointUrl = Annotated[str, AfterValidator(check_endpoint_url),

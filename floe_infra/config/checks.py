@@ -20,6 +20,7 @@ from floe_infra.config.egress import check_tenant_egress
 from floe_infra.config.layout import check_catalog_layout
 from floe_infra.config.pipeline import PipelineConfig
 from floe_infra.config.platform import PlatformConfig
+from floe_infra.config.retention import advise_retention, check_compute_log_expiry
 from floe_infra.config.schema import unwrap_annotation
 from floe_infra.config.tenancy import (
     RESERVED_CATALOG_ROLES,
@@ -50,6 +51,7 @@ SERVICE_RESOURCE_CLASSES = {
     "lineage": "platform",
     "orchestration": "platform",
     "semantic": "platform",
+    "maintenance": "platform",
 }
 
 
@@ -297,7 +299,8 @@ def check_tenant_storage(platform: PlatformConfig) -> Iterator[Finding]:
 
 
 PLATFORM_CHECKS = (check_layer_references, check_layers_apart, check_catalog_layout, check_compute_logs,
-                   check_services, check_tenants, check_tenant_storage, check_tenant_egress)
+                   check_services, check_tenants, check_tenant_storage, check_tenant_egress,
+                   check_compute_log_expiry)
 
 
 def advise_least_privilege(platform: PlatformConfig) -> Iterator[Finding]:
@@ -310,7 +313,7 @@ def advise_least_privilege(platform: PlatformConfig) -> Iterator[Finding]:
                     f"{field[:-1]}s, or write `{field}: []` to say none on purpose")
 
 
-PLATFORM_ADVICE = (advise_least_privilege,)
+PLATFORM_ADVICE = (advise_least_privilege, advise_retention)
 
 
 def check_orchestration_references(pipeline: PipelineConfig) -> Iterator[Finding]:

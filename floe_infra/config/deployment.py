@@ -22,6 +22,7 @@ from floe_infra.config.base import (
     FloeModel,
     HttpUrl,
     IcebergIdentifier,
+    ImageRepository,
     KubernetesName,
     PipelineName,
     ProfileName,
@@ -87,6 +88,11 @@ class ObjectStorageService(HelmServiceConfig):
         default=True,
         description="Create (and own) the AWS buckets of storage profiles without an endpoint.",
     )
+    noncurrent_version_days: int = Field(
+        default=30, ge=1, le=3650,
+        description="AWS buckets floe-infra owns: days an overwritten or deleted object version is kept (the window "
+                    "to undo a deletion) before S3 removes it for good.",
+    )
 
 
 class DatabaseService(ServiceConfig):
@@ -141,6 +147,44 @@ class OrchestrationService(HelmServiceConfig):
     )
 
 
+CRON_FIELD_RE = re.compile(r"^[0-9A-Za-z*,/?-]+$")
+
+
+def check_cron_schedule(value: str) -> str:
+    """A Kubernetes CronJob schedule: 5 cron fields."""
+    fields = value.split()
+    if len(fields) != 5 or not all(CRON_FIELD_RE.fullmatch(f) for f in fields):
+        raise ValueError(f"'{value}' is not a Kubernetes CronJob schedule: 5 cron fields, e.g. '30 2 * * *'")
+    return value
+
+
+class MaintenanceService(ServiceConfig):
+    """Iceberg table maintenance: a CronJob per layer with a retention (docs/operations.md)."""
+
+    deploy: bool = Field(
+        default=True,
+        description="Run a maintenance CronJob for each layer with a retention (layers.<name>.retention_days, or "
+                    "its storage profile's lifecycle.expiration_days): it expires old snapshots, removes files "
+                    "nothing references and deletes rows past the retention where a table asks for it. false: "
+                    "nothing enforces the retention.",
+    )
+    image_repository: ImageRepository | None = Field(
+        default=None,
+        description="Repository of the floe-infra image the jobs run (built from floe-infra's Dockerfile); "
+                    "default: the pin in floe_infra/versions.py. image_tag overrides the tag.",
+    )
+    schedule: Annotated[str, AfterValidator(check_cron_schedule)] = Field(
+        default="30 2 * * *", description="When the jobs run (CronJob schedule, in infrastructure.timezone).")
+    grace_hours: int = Field(
+        default=72, ge=1, le=8760,
+        description="An unreferenced file younger than this is kept: a writer may be about to commit it.",
+    )
+    timeout_minutes: int = Field(
+        default=360, ge=5, le=1440, description="A run still going after this long is stopped (the next one "
+                                                "resumes: every step is safe to repeat).",
+    )
+
+
 class Services(FloeModel):
     """Every service of the platform."""
 
@@ -151,6 +195,8 @@ class Services(FloeModel):
     lineage: ServiceConfig = Field(default_factory=ServiceConfig, description="Marquez (plain Kubernetes objects).")
     orchestration: OrchestrationService = Field(default_factory=OrchestrationService, description="Dagster.")
     semantic: SemanticService = Field(default_factory=SemanticService, description="Cube.")
+    maintenance: MaintenanceService = Field(
+        default_factory=MaintenanceService, description="Iceberg table maintenance jobs (retention).")
 
 
 class TenantConfig(FloeModel):

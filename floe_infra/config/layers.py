@@ -20,7 +20,12 @@ class LayerConfig(FloeModel):
     )
     retention_days: int | None = Field(
         default=None, ge=1, le=36500,
-        description="Object expiry for the layer's AWS bucket (lifecycle rule), in days.",
+        description="Days of history the layer's Iceberg tables keep. A maintenance job (deployment.services."
+                    "maintenance) expires snapshots older than this (a table's history.expire.* properties win), "
+                    "deletes files no remaining snapshot or metadata references, and deletes the rows of time "
+                    "partitions older than this from tables that set floe.retention.column. Current data of a "
+                    "table is never expired by an S3 lifecycle rule. Unset: the storage profile's "
+                    "lifecycle.expiration_days, else history is kept forever.",
     )
     properties: dict[str, str] = Field(
         default_factory=dict, description="Properties set on the layer's Iceberg namespace."

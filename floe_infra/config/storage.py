@@ -20,13 +20,19 @@ class StorageType(StrEnum):
 
 
 class StorageLifecycle(FloeModel):
-    """Bucket lifecycle rules applied to AWS buckets floe-infra manages."""
+    """floe-runtime's retention settings of a bucket, as floe-infra applies them (never to a current object)."""
 
     transition_to_glacier: int | None = Field(
-        default=None, ge=1, description="Days after which objects move to S3 Glacier."
+        default=None, ge=1,
+        description="AWS buckets floe-infra owns: days after which a noncurrent (overwritten or deleted) object "
+                    "version moves to S3 Glacier, when that is sooner than its removal "
+                    "(deployment.services.object_storage.noncurrent_version_days). Current objects are never "
+                    "archived: every reader opens them live.",
     )
     expiration_days: int | None = Field(
-        default=None, ge=1, description="Days after which objects expire (a layer's retention_days wins)."
+        default=None, ge=1,
+        description="Retention of the layers stored in this bucket that set no retention_days (see "
+                    "layers.<name>.retention_days); no lifecycle rule expires current objects.",
     )
 
 
@@ -56,7 +62,7 @@ class StorageProfile(FloeModel):
     credentials: CredentialConfig = Field(
         default_factory=no_credentials, description="How clients authenticate to this storage."
     )
-    lifecycle: StorageLifecycle | None = Field(default=None, description="Lifecycle rules for AWS buckets.")
+    lifecycle: StorageLifecycle | None = Field(default=None, description="Retention of the bucket's data.")
     replication: StorageReplication | None = Field(
         default=None, description="Replication settings (metadata for floe-runtime)."
     )

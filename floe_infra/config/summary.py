@@ -5,6 +5,7 @@ from __future__ import annotations
 from floe_infra.config.loader import Loaded
 from floe_infra.config.pipeline import PipelineConfig
 from floe_infra.config.platform import PlatformConfig
+from floe_infra.config.retention import layer_retention_days, unmaintained_layers
 from floe_infra.config.tenancy import resolve_tenants
 from floe_infra.topology import build_topology
 
@@ -25,9 +26,12 @@ def platform_summary(loaded: Loaded[PlatformConfig]) -> list[str]:
         lines.append(f"  catalog  {name}: {catalog.type} warehouse {catalog.warehouse}")
     for name, compute in cfg.compute.items():
         lines.append(f"  compute  {name}: {compute.type}")
+    unmaintained = unmaintained_layers(cfg)
     for name, layer in cfg.layers.items():
-        lines.append(f"  layer    {name}: namespace {layer.namespace}, storage {layer.storage_ref}"
-                     f"{f', retention {layer.retention_days} days' if layer.retention_days else ''}")
+        days = layer_retention_days(cfg, name)
+        retention = "" if days is None else (
+            f", retention {days} days ({'not enforced' if name in unmaintained else 'maintenance job'})")
+        lines.append(f"  layer    {name}: namespace {layer.namespace}, storage {layer.storage_ref}{retention}")
     for plan in topo.services.values():
         if plan.deployed:
             state = f"deploys {plan.product} (release {plan.release})"

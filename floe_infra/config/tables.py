@@ -22,6 +22,11 @@ PRIMITIVE_TYPES = frozenset(
 DECIMAL_RE = re.compile(r"^decimal\(\s*(\d+)\s*,\s*(\d+)\s*\)$")
 FIXED_RE = re.compile(r"^fixed\[\s*(\d+)\s*\]$")
 NESTED_TYPES = frozenset({"struct", "list", "map"})
+# A table property naming the time partition column whose old partitions the layer's retention deletes
+# (floe_infra/iceberg/rows.py); without it a table keeps every row.
+ROW_RETENTION_PROPERTY = "floe.retention.column"
+TIME_TYPES = frozenset({"date", "timestamp", "timestamptz"})
+TIME_TRANSFORMS = frozenset({"year", "month", "day", "hour", "identity"})
 TRANSFORM_RE = re.compile(r"^(identity|year|month|day|hour|void|bucket\[(\d+)\]|truncate\[(\d+)\])$")
 
 
@@ -206,6 +211,22 @@ class TableConfig(FloeModel):
             for entry in entries:
                 if entry.column not in known:
                     raise ValueError(f"{kind} column '{entry.column}' is not a column of the table")
+        return self
+
+    @model_validator(mode="after")
+    def check_row_retention(self) -> Self:
+        """`floe.retention.column` names a date/timestamp column the table is partitioned by in time."""
+        column = self.properties.get(ROW_RETENTION_PROPERTY)
+        if column is None:
+            return self
+        col = next((c for c in self.columns if c.name == column), None)
+        if col is None or col.type not in TIME_TYPES:
+            raise ValueError(f"properties.{ROW_RETENTION_PROPERTY} is '{column}': it must name a top-level "
+                             f"{', '.join(sorted(TIME_TYPES))} column of the table")
+        if not any(p.column == column and p.transform in TIME_TRANSFORMS for p in self.partition_by):
+            raise ValueError(f"properties.{ROW_RETENTION_PROPERTY} is '{column}', but partition_by has no "
+                             f"{', '.join(sorted(TIME_TRANSFORMS))} partition on it; add "
+                             f"{{column: {column}, transform: day}} so whole old partitions can be deleted")
         return self
 
 

@@ -42,12 +42,15 @@ class CatalogTarget:
         warehouse: Warehouse (Polaris catalog) name, or the embedded warehouse location.
         credential: `client_id:client_secret` for OAuth2 client credentials, if needed.
         scope: OAuth2 scope.
+        properties: Further client properties of a REST catalog (storage endpoint, region, timeouts; no
+            credential).
     """
 
     uri: str
     warehouse: str
     credential: str | None = field(default=None, repr=False)
     scope: str | None = None
+    properties: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def embedded(self) -> bool:
@@ -93,7 +96,7 @@ def open_catalog(target: CatalogTarget, name: str = "floe", policy: HttpPolicy =
             for attempt in retrying:
                 with attempt:
                     return SqlCatalog(name, uri=target.uri, warehouse=target.warehouse)
-    props: dict[str, Any] = {"uri": target.uri, "warehouse": target.warehouse}
+    props: dict[str, Any] = {**target.properties, "uri": target.uri, "warehouse": target.warehouse}
     if target.credential:
         # Not pyiceberg's legacy `credential`: its token request has no timeout (see floe_infra.iceberg.auth).
         from floe_infra.iceberg.auth import client_credentials_auth

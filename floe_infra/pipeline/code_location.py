@@ -22,6 +22,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from floe_infra.config.base import IMAGE_REPOSITORY_RE
 from floe_infra.config.deployment import ChartSource
 from floe_infra.errors import FloeError
 from floe_infra.kube.helm import release_args
@@ -31,7 +32,6 @@ from floe_infra.pipeline.labels import pipeline_chart_labels
 from floe_infra.pipeline.runtime_config import MOUNT_PATH, RuntimeConfiguration
 from floe_infra.versions import DAGSTER_USER_DEPLOYMENTS_CHART
 
-_REPOSITORY_RE = re.compile(r"^[a-z0-9]+([._-]{1,2}[a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-]{1,2}[a-z0-9]+)*)*$")
 _TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 _DIGEST_RE = re.compile(r"^sha256:[a-f0-9]{64}$")
 RUNTIME_VOLUME = "floe-runtime"
@@ -63,7 +63,7 @@ class ImageRef:
         slash = name.rfind("/")
         if ":" in name[slash + 1:]:
             name, _, tag = name.rpartition(":")
-        if not _REPOSITORY_RE.fullmatch(name):
+        if not IMAGE_REPOSITORY_RE.fullmatch(name):
             raise FloeError(f"floe:image '{text}' is not an image reference (registry/repository:tag)")
         if digest:
             if not _DIGEST_RE.fullmatch(digest):

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from floe_infra.config.platform import PlatformConfig
+from floe_infra.config.retention import maintained_layers
 from floe_infra.config.tenancy import resolve_tenants
 from floe_infra.platform.resources import JOB_RESOURCES, resource_profile, service_resources
 from floe_infra.quota import PLANNED_ANNOTATION, QUOTA_KEYS, quantity
@@ -51,6 +52,10 @@ def pod_groups(platform: PlatformConfig) -> list[PodGroup]:
         if tenants := len(resolve_tenants(platform)):
             groups.append(PodGroup("code servers (one per tenant)", tenants, transform))
         groups.append(PodGroup("Dagster runs (max_concurrent_runs)", svc.orchestration.max_concurrent_runs, transform))
+    if layers := len(maintained_layers(platform)):
+        # Each layer's job starts at the same scheduled time: all of them run at once.
+        groups.append(PodGroup("table maintenance jobs (one per layer)", layers,
+                               service_resources(platform, "maintenance")))
     return groups
 
 

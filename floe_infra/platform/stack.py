@@ -11,6 +11,7 @@ import pulumi
 from floe_infra.config.platform import PlatformConfig
 from floe_infra.contract import PlatformContract
 from floe_infra.errors import FloeError
+from floe_infra.iceberg.maintenance_plan import maintenance_plans
 from floe_infra.kube.cluster import ClusterAccess
 from floe_infra.platform.access import LocalAccess
 from floe_infra.platform.catalog import CatalogServer, CatalogServerArgs
@@ -19,6 +20,7 @@ from floe_infra.platform.exports import build_contract
 from floe_infra.platform.governance import CatalogGovernance, GovernanceArgs
 from floe_infra.platform.kubernetes import KubernetesFoundation
 from floe_infra.platform.lineage import Lineage, LineageArgs
+from floe_infra.platform.maintenance import MaintenanceArgs, TableMaintenance
 from floe_infra.platform.orchestration import Orchestration, OrchestrationArgs
 from floe_infra.platform.secrets import PlatformSecrets, plan_secrets
 from floe_infra.platform.semantic import Semantic, SemanticArgs
@@ -70,6 +72,7 @@ class FloePlatform(pulumi.ComponentResource):
     orchestration: Orchestration | None
     semantic: Semantic | None
     governance: CatalogGovernance | None
+    maintenance: TableMaintenance | None
     tenants: TenantAccess
     local_access: LocalAccess
     contract: PlatformContract
@@ -111,6 +114,9 @@ class FloePlatform(pulumi.ComponentResource):
         self.semantic = (Semantic(f"{name}-semantic", SemanticArgs(platform, self.topology, ns, self.secrets), child)
                          if svc.semantic.deploy else None)
         self.governance = self._create_governance(name, args, ns, child)
+        plans = maintenance_plans(platform, self.topology)
+        self.maintenance = (TableMaintenance(f"{name}-maintenance", MaintenanceArgs(platform, plans, ns, self.secrets),
+                                             child) if plans else None)
         self.tenants = TenantAccess(f"{name}-tenants", TenantAccessArgs(platform, self.topology, ns), child)
         self.local_access = LocalAccess(f"{name}-access", platform, self.topology, ns, child)
         self.contract = build_contract(platform, self.topology)

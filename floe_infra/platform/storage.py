@@ -9,7 +9,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from floe_infra.config.platform import PlatformConfig
-from floe_infra.config.tenancy import storage_grants
+from floe_infra.config.retention import glacier_days
+from floe_infra.config.tenancy import compute_log_target, storage_grants
 from floe_infra.kube.helm import release_args
 from floe_infra.kube.rollout import CONFIG_DIGEST_ENV, config_digest
 from floe_infra.platform.kubernetes import platform_chart_labels
@@ -18,6 +19,9 @@ from floe_infra.platform.secrets import PlatformSecrets, storage_credentials_sec
 from floe_infra.platform.tenants import minio_policy, minio_policy_name, minio_tenants
 from floe_infra.topology import BucketPlan, Provisioner, Topology
 from floe_infra.versions import MINIO_CHART
+
+# Uploads still unfinished after this long were abandoned by their writer.
+ABORT_INCOMPLETE_UPLOAD_DAYS = 7
 
 if TYPE_CHECKING:
     # Imported where buckets are made: pulumi_aws is ~260 modules (0.15 s, 44,000 objects the garbage
@@ -33,17 +37,6 @@ class StorageArgs:
     topology: Topology
     namespace: pulumi.Input[str]
     secrets: PlatformSecrets = field(repr=False)
-
-
-def bucket_retention_days(platform: PlatformConfig, bucket: str) -> int | None:
-    """Expiry of a bucket: the longest retention of the layers in it (never expire what a layer keeps)."""
-    days = [layer.retention_days for layer in platform.layers.values()
-            if layer.retention_days and platform.storage[layer.storage_ref].bucket == bucket]
-    if days:
-        return max(days)
-    profiles = [p for p in platform.storage.values() if p.bucket == bucket and p.lifecycle]
-    return next((p.lifecycle.expiration_days for p in profiles if p.lifecycle and p.lifecycle.expiration_days),
-                None)
 
 
 class ObjectStorage(pulumi.ComponentResource):
@@ -194,30 +187,39 @@ class ObjectStorage(pulumi.ComponentResource):
 
     def _create_lifecycle(self, base: str, bucket: aws.s3.Bucket, plan: BucketPlan,
                           opts: pulumi.ResourceOptions) -> None:
+        """Rules that never touch a current object a reader opens (docs/platform-config.md, `retention_days`).
+
+        Table data is retained by the maintenance job (floe_infra/platform/maintenance.py); S3 only removes
+        dead multipart uploads, noncurrent versions after a grace period (the window to undo a deletion), and
+        compute logs under their own prefix.
+        """
         import pulumi_aws as aws
 
         platform = self._args.platform
-        expire_days = bucket_retention_days(platform, plan.bucket)
-        glacier = next((p.lifecycle.transition_to_glacier for p in platform.storage.values()
-                        if p.bucket == plan.bucket and p.lifecycle and p.lifecycle.transition_to_glacier), None)
-        rules = [aws.s3.BucketLifecycleConfigurationRuleArgs(
-            id="abort-incomplete-uploads", status="Enabled",
-            filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
-            abort_incomplete_multipart_upload=(
-                aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(days_after_initiation=7)))]
-        if expire_days:
-            rules.append(aws.s3.BucketLifecycleConfigurationRuleArgs(
-                id="retention", status="Enabled",
-                filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
-                expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=expire_days),
-                # Versioning keeps overwritten objects; they expire on the same clock.
+        noncurrent = platform.deployment.services.object_storage.noncurrent_version_days
+        archive = glacier_days(platform, plan.bucket)
+        everything = aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix="")
+        rules = [
+            aws.s3.BucketLifecycleConfigurationRuleArgs(
+                id="abort-incomplete-uploads", status="Enabled", filter=everything,
+                abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+                    days_after_initiation=ABORT_INCOMPLETE_UPLOAD_DAYS)),
+            aws.s3.BucketLifecycleConfigurationRuleArgs(
+                id="noncurrent-versions", status="Enabled", filter=everything,
+                # A delete marker left alone once its versions are gone is removed too.
+                expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(expired_object_delete_marker=True),
                 noncurrent_version_expiration=(
-                    aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(noncurrent_days=expire_days))))
-        if glacier:
+                    aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(noncurrent_days=noncurrent)),
+                noncurrent_version_transitions=[
+                    aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionTransitionArgs(
+                        noncurrent_days=archive, storage_class="GLACIER")] if archive else None),
+        ]
+        logs = compute_log_target(platform)
+        settings = platform.s3_compute_logs
+        if logs is not None and settings is not None and logs[0] == plan.bucket and logs[1]:
             rules.append(aws.s3.BucketLifecycleConfigurationRuleArgs(
-                id="archive", status="Enabled",
-                filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
-                transitions=[aws.s3.BucketLifecycleConfigurationRuleTransitionArgs(
-                    days=glacier, storage_class="GLACIER")]))
+                id="compute-logs", status="Enabled",
+                filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=logs[1]),
+                expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=settings.retention_days)))
         aws.s3.BucketLifecycleConfiguration(
             f"{base}-lifecycle", aws.s3.BucketLifecycleConfigurationArgs(bucket=bucket.id, rules=rules), opts=opts)

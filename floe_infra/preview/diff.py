@@ -4,7 +4,7 @@ Lists are compared by identity, not by position: list items that are mappings wi
 (or `id`, `key`, `column`) are matched on it (`columns[name=channel]`), other lists as collections
 (an item added, an item removed), so inserting one element does not show every later one as changed.
 Risky changes are flagged: deletions and replacements of resources that hold state, renamed
-buckets, moved catalog locations, dropped tables and columns.
+buckets, moved catalog locations, dropped tables and columns, changed S3 lifecycle rules.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Any
 from floe_infra.config.layout import same_location
 from floe_infra.errors import FloeError
 from floe_infra.guardrails import BUCKET, RELEASE, STATEFUL
+from floe_infra.preview.lifecycle import LIFECYCLE, lifecycle_change
 from floe_infra.preview.report import JSON_FORMAT
 
 MAX_FIELDS = 25
@@ -190,6 +191,8 @@ def _change_risks(old: dict[str, Any], new: dict[str, Any], changes: list[FieldC
                          "empty bucket; the data stays in the old one")
     elif replacing:
         yield Risk(name, f"replaces {_kind(new)} (changed: {', '.join(replacing)})")
+    if type_ == LIFECYCLE and (lifecycle := lifecycle_change(old.get("inputs") or {}, new.get("inputs") or {})):
+        yield Risk(name, lifecycle)
     for change in changes:
         path = change.path.removeprefix("inputs.")
         if type_ == RELEASE and path.startswith("values.buckets[") and change.kind == "removed":

@@ -52,6 +52,25 @@ def _missing(cluster: Cluster, export: dict[str, Any]) -> list[str]:
     return [str(ref) for ref in declared_objects(export) if cluster.get(ref) is None]
 
 
+def _maintenance_job_runs(cluster: Cluster) -> None:
+    """A table maintenance CronJob per layer (docs/operations.md); a run started from one now, as kubectl's
+    `create job --from=cronjob/...` does, is admitted (quota, security context, its ServiceAccount) and kwok
+    completes its pod (no image is pulled, so what the job does is tests/iceberg's to prove)."""
+    cronjobs = {c.metadata.name: c for c in cluster.list("batch/v1", "CronJob", NAMESPACE)}
+    assert sorted(cronjobs) == ["floe-maintenance-bronze", "floe-maintenance-gold", "floe-maintenance-silver"]
+    spec = cronjobs["floe-maintenance-gold"].spec.jobTemplate.spec.to_dict()
+    env = {e["name"]: e for e in spec["template"]["spec"]["containers"][0]["env"]}
+    assert "value" not in env["FLOE_CATALOG_CLIENT_SECRET"]
+    name = "floe-maintenance-gold-by-hand"
+    jobs = cluster.resource("batch/v1", "Job")
+    jobs.create(body={"apiVersion": "batch/v1", "kind": "Job", "spec": spec,
+                      "metadata": {"name": name, "namespace": NAMESPACE,
+                                   "annotations": {"cronjob.kubernetes.io/instantiate": "manual"}}},
+                namespace=NAMESPACE, _request_timeout=10)
+    assert cluster.wait_workloads_ready(NAMESPACE) == []
+    jobs.delete(name=name, namespace=NAMESPACE, body={"propagationPolicy": "Background"}, _request_timeout=10)
+
+
 def test_1_platform_preview_then_up_creates_every_object_and_workloads_become_ready(step: World, clock: Clock):
     with clock("1a platform preview"):
         step.platform.preview()
@@ -63,6 +82,7 @@ def test_1_platform_preview_then_up_creates_every_object_and_workloads_become_re
     assert _missing(step.cluster, export) == []
     assert step.cluster.wait_workloads_ready(NAMESPACE) == []
     clock.note(f"platform: {len(declared)} Kubernetes objects declared; {step.cluster.census(NAMESPACE)}")
+    _maintenance_job_runs(step.cluster)
     contract = step.platform.outputs()["contract"]
     assert contract["namespace"] == NAMESPACE
     assert contract["tenants"]["ecommerce-analytics"]["sealed_credentials"]

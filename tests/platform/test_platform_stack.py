@@ -120,7 +120,7 @@ def test_local_minio_is_standalone_with_buckets_users_from_secrets_and_no_defaul
     assert minio["service"] == {"type": "NodePort", "nodePort": 30900}
 
 
-def test_prod_buckets_are_encrypted_with_the_kms_key_versioned_private_and_expire_by_layer_retention():
+def test_prod_buckets_are_encrypted_with_the_kms_key_versioned_private_and_expire_no_current_object():
     run = demo_run(PROD)
     buckets = {r.inputs["bucket"] for r in run.of_type("aws:s3/bucket:Bucket")}
     assert buckets == {"acme-floe-prod-bronze", "acme-floe-prod-silver", "acme-floe-prod-gold",
@@ -134,11 +134,30 @@ def test_prod_buckets_are_encrypted_with_the_kms_key_versioned_private_and_expir
     assert all(block[k] is True for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls",
                                           "restrictPublicBuckets"))
     assert run.named(f"{bronze}-ownership").inputs["rule"] == {"objectOwnership": "BucketOwnerEnforced"}
+    # The layer's 2555 days are table maintenance (tests/iceberg/test_retention.py), not object expiry.
     rules = {r["id"]: r for r in run.named(f"{bronze}-lifecycle").inputs["rules"]}
-    assert rules["retention"]["expiration"] == {"days": 2555}
-    assert rules["retention"]["noncurrentVersionExpiration"] == {"noncurrentDays": 2555}
+    assert sorted(rules) == ["abort-incomplete-uploads", "noncurrent-versions"]
+    assert rules["noncurrent-versions"]["noncurrentVersionExpiration"] == {"noncurrentDays": 30}
+    assert rules["noncurrent-versions"]["expiration"] == {"expiredObjectDeleteMarker": True}
     platform_rules = {r["id"]: r for r in run.named("floe-storage-acme-floe-prod-platform-lifecycle").inputs["rules"]}
-    assert platform_rules["archive"]["transitions"] == [{"days": 90, "storageClass": "GLACIER"}]
+    assert platform_rules["compute-logs"]["filter"] == {"prefix": "compute-logs/"}
+    assert platform_rules["compute-logs"]["expiration"] == {"days": 90}
+    every_rule = [r for res in run.of_type("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
+                  for r in res.inputs["rules"]]
+    assert not [r for r in every_rule if r.get("transitions")], "no current object is ever archived"
+    assert [r["id"] for r in every_rule if "days" in (r.get("expiration") or {})] == ["compute-logs"]
+
+
+def test_glacier_archives_noncurrent_versions_when_sooner_than_their_removal(tmp_path):
+    gold = "    bucket: acme-floe-prod-gold\n"
+    text = (REPO / DEMO_STACKS[PROD]).read_text().replace(gold, f"{gold}    lifecycle: {{transition_to_glacier: 7}}\n")
+    (tmp_path / "platform.yaml").write_text(text)
+    run = run_platform_stack(PROD, str(tmp_path / "platform.yaml"))
+    rules = {r["id"]: r for r in run.named("floe-storage-acme-floe-prod-gold-lifecycle").inputs["rules"]}
+    assert rules["noncurrent-versions"]["noncurrentVersionTransitions"] == [
+        {"noncurrentDays": 7, "storageClass": "GLACIER"}]
+    silver = {r["id"]: r for r in run.named("floe-storage-acme-floe-prod-silver-lifecycle").inputs["rules"]}
+    assert "noncurrentVersionTransitions" not in silver["noncurrent-versions"]
 
 
 def test_aws_buckets_use_an_explicit_provider_per_region():
@@ -344,13 +363,14 @@ def test_namespace_quota_and_limit_range_come_from_platform_yaml():
     run = demo_run(LOCAL)
     quota = run.named("floe-k8s-quota").inputs
     assert quota["spec"]["hard"] == {
-        "pods": "40", "requests.cpu": "6", "requests.memory": "8Gi", "limits.cpu": "16", "limits.memory": "24Gi"}
+        "pods": "40", "requests.cpu": "6", "requests.memory": "8Gi", "limits.cpu": "16", "limits.memory": "28Gi"}
     # What the platform runs in the namespace, for the quota-fits guardrail: 12 service pods, one code
-    # server, one run (max_concurrent_runs: 1), plus a rollout's extra pod and a Job.
+    # server, one run (max_concurrent_runs: 1), three table maintenance jobs (one per layer, all at the
+    # scheduled time), plus a rollout's extra pod and a Job.
     assert quota["metadata"]["annotations"] == {
-        "floe.dev/planned-pods": "16", "floe.dev/planned-requests.cpu": "2750m",
-        "floe.dev/planned-requests.memory": "6592Mi", "floe.dev/planned-limits.cpu": "13750m",
-        "floe.dev/planned-limits.memory": "22528Mi"}
+        "floe.dev/planned-pods": "19", "floe.dev/planned-requests.cpu": "3050m",
+        "floe.dev/planned-requests.memory": "7360Mi", "floe.dev/planned-limits.cpu": "15250m",
+        "floe.dev/planned-limits.memory": "24832Mi"}
     limits = run.named("floe-k8s-limits").inputs["spec"]["limits"][0]
     assert limits["default"] == {"cpu": "500m", "memory": "768Mi"}
     assert limits["defaultRequest"] == {"cpu": "100m", "memory": "256Mi"}
