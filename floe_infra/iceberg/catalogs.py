@@ -50,7 +50,8 @@ class CatalogTarget:
     warehouse: str
     credential: str | None = field(default=None, repr=False)
     scope: str | None = None
-    properties: Mapping[str, str] = field(default_factory=dict)
+    # Left out of the hash (a dict has none) but compared: targets key the provider's opened catalogs.
+    properties: Mapping[str, str] = field(default_factory=dict, hash=False)
 
     @property
     def embedded(self) -> bool:
