@@ -127,3 +127,20 @@ def test_each_own_source_tree_holds_the_main_package_the_tool_builds(toolchain: 
     assert tool.sources == name
     [package] = tool.packages
     assert (toolchain.GO_SOURCES / name / package / "main.go").read_text().startswith("// Command ")
+
+
+def test_the_path_directory_drops_binaries_no_current_tool_builds(toolchain: ModuleType, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch):
+    # The 2023 host also built pulumi-analyzer-policy-python; after its build is pruned the link dangles on PATH.
+    monkeypatch.setattr(toolchain, "CACHE", tmp_path)
+    for factory in toolchain.TOOLS.values():
+        tool = factory()
+        (tool.directory() / "bin").mkdir(parents=True)
+        for binary in tool.binaries:
+            (tool.directory() / "bin" / binary).write_text("#!/bin/sh\n")
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "pulumi-analyzer-policy-python").symlink_to(tmp_path / "pruned" / "bin" / "analyzer")
+    bin_dir = toolchain.bin_dir()
+    assert not (bin_dir / "pulumi-analyzer-policy-python").is_symlink()
+    assert {p.name for p in bin_dir.iterdir()} == {b for f in toolchain.TOOLS.values() for b in f().binaries}
+    assert all(p.resolve().exists() for p in bin_dir.iterdir())

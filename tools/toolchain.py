@@ -415,6 +415,7 @@ def bin_dir() -> Path:
     """One directory with every tool, for PATH (symlinks into the versioned cache directories)."""
     target = CACHE / "bin"
     target.mkdir(parents=True, exist_ok=True)
+    linked: set[str] = set()
     for factory in TOOLS.values():
         tool = factory()
         for binary in tool.binaries:
@@ -425,6 +426,11 @@ def bin_dir() -> Path:
             if link.is_symlink() or link.exists():
                 link.unlink()
             link.symlink_to(source)
+            linked.add(binary)
+    # A binary an older recipe built (e.g. the 2023 host's policy analyzer) would stay on PATH, dangling.
+    for stale in target.iterdir():
+        if stale.name not in linked and stale.is_symlink():
+            stale.unlink()
     return target
 
 
