@@ -111,3 +111,39 @@ def test_the_programs_exit_without_the_final_collection():
                     "floe_infra.pipeline.program import run_pipeline as run"):
         code = f"from {program}\ntry:\n    run()\nexcept Exception:\n    pass\n"
         assert "collected at exit" not in output_of(code + CYCLE)
+
+
+# Counts the walks over the timezone database (zoneinfo.available_timezones) from here on.
+COUNT_TIMEZONE_WALKS = """
+import zoneinfo
+walks = []
+real_walk = zoneinfo.available_timezones
+zoneinfo.available_timezones = lambda: walks.append(1) or real_walk()
+"""
+LOAD_DEMO_PLATFORM = """
+from tests.conftest import DEMO_PLATFORM
+from floe_infra.config.loader import load_platform
+loaded = load_platform(DEMO_PLATFORM)
+assert loaded.config.infrastructure.timezone == "UTC", loaded.config.infrastructure.timezone
+"""
+
+
+def test_a_platform_in_utc_loads_without_walking_the_timezone_database():
+    # The walk (a directory listing of the tz database) was paid at import by every program start.
+    code = COUNT_TIMEZONE_WALKS + "import floe_infra.platform.program\n" + LOAD_DEMO_PLATFORM + "print(len(walks))\n"
+    assert output_of(code).split() == ["0"]
+
+
+def test_another_timezone_is_still_checked_against_the_database():
+    code = (COUNT_TIMEZONE_WALKS + "from floe_infra.config.infrastructure import known_timezone\n"
+            "print(known_timezone('Europe/Berlin'), known_timezone('Mars/Olympus'), len(walks) > 0)\n")
+    assert output_of(code).split() == ["True", "False", "True"]
+
+
+def test_the_programs_build_only_the_configuration_models_they_validate():
+    # The platform program imports the pipeline's models but never validates one: with validators built at
+    # import, every start paid for them.
+    code = ("import floe_infra.platform.program\n" + LOAD_DEMO_PLATFORM
+            + "from floe_infra.config.pipeline import PipelineConfig\nfrom floe_infra.config.platform import "
+            "PlatformConfig\nprint(PlatformConfig.__pydantic_complete__, PipelineConfig.__pydantic_complete__)\n")
+    assert output_of(code).split() == ["True", "False"]

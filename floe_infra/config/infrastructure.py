@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from enum import StrEnum
 from typing import Annotated, Self
@@ -12,7 +13,13 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 from floe_infra.config.base import FloeModel, RuntimeSection
 
 QUANTITY_RE = re.compile(r"^([0-9]+(\.[0-9]+)?)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
-_TIMEZONES = frozenset(available_timezones()) | {"UTC"}
+
+
+@functools.cache
+def known_timezone(name: str) -> bool:
+    """Whether `name` is an IANA timezone of this machine's tz database. UTC needs no look-up: finding
+    the others walks the database's directory, which every program start would pay at import."""
+    return name == "UTC" or name in available_timezones()
 
 
 def check_quantity(value: str) -> str:
@@ -179,6 +186,6 @@ class InfrastructureConfig(FloeModel):
     @classmethod
     def check_timezone(cls, value: str) -> str:
         """An IANA timezone name."""
-        if value not in _TIMEZONES:
+        if not known_timezone(value):
             raise ValueError(f"'{value}' is not an IANA timezone (e.g. UTC, Europe/Berlin, Australia/Sydney)")
         return value
