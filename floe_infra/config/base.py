@@ -42,9 +42,8 @@ PIPELINE_NAME_RE = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 class FloeModel(BaseModel):
     """Base of every configuration model: unknown fields are errors and models are immutable.
 
-    A model's validator is built when it first validates, not when its module is imported: a program or
-    provider process that imports models it never validates (the platform program imports the pipeline's,
-    a table provider the configuration package) does not pay for building them.
+    A model's validator is built when it first validates, not when its module is imported: a process that
+    imports models it never validates (the platform program imports the pipeline's) does not pay for them.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=True, defer_build=True)
