@@ -39,6 +39,9 @@ class Version:
     marker: bool = False
     storage_class: str = "STANDARD"
     noncurrent_since: datetime | None = None  # when its successor was created
+    # S3's IsLatest: LastModified has whole seconds, so a version and the delete marker put on it within
+    # the same second tie on `created`; only this says which of them is current.
+    latest: bool = False
 
 
 @dataclass
@@ -114,7 +117,7 @@ def simulate(versions: list[Version], uploads: list[tuple[str, datetime]], rules
     """Run the rules every midnight UTC from the oldest version's creation until `now`."""
     outcome = Outcome()
     chains: dict[str, list[Version]] = {}
-    for version in sorted(versions, key=lambda v: v.created, reverse=True):
+    for version in sorted(versions, key=lambda v: (v.latest, v.created), reverse=True):
         chain = chains.setdefault(version.key, [])
         chain.append(replace(version, noncurrent_since=chain[-1].created) if chain else version)
     start = min([v.created for v in versions] + [t for _, t in uploads] + [now])
@@ -136,10 +139,10 @@ def bucket_versions(s3: Any, bucket: str) -> tuple[list[Version], list[tuple[str
     """Every version, delete marker and unfinished upload of a bucket (boto3 client)."""
     versions: list[Version] = []
     for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
-        versions += [Version(v["Key"], v["VersionId"], v["LastModified"], storage_class=v.get("StorageClass",
-                                                                                               "STANDARD"))
+        versions += [Version(v["Key"], v["VersionId"], v["LastModified"],
+                             storage_class=v.get("StorageClass", "STANDARD"), latest=v["IsLatest"])
                      for v in page.get("Versions", [])]
-        versions += [Version(m["Key"], m["VersionId"], m["LastModified"], marker=True)
+        versions += [Version(m["Key"], m["VersionId"], m["LastModified"], marker=True, latest=m["IsLatest"])
                      for m in page.get("DeleteMarkers", [])]
     uploads = [(u["UploadId"], u["Initiated"]) for u in s3.list_multipart_uploads(Bucket=bucket).get("Uploads", [])]
     return versions, uploads
