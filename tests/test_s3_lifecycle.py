@@ -80,7 +80,8 @@ def test_unfinished_multipart_uploads_are_aborted_days_after_they_started():
 def test_a_delete_marker_of_the_same_second_is_current_when_s3_says_it_is_latest():
     # ListObjectVersions' IsLatest (API_ListObjectVersions): LastModified has whole seconds, so a file deleted in the
     # second it was written ties with its delete marker; the marker is current and the file a noncurrent version.
-    outcome = simulate([Version("a", "v1", T0), Version("a", "m1", T0, marker=True, latest=True)], [], [NONCURRENT_5], T0 + timedelta(days=10))
+    versions = [Version("a", "v1", T0), Version("a", "m1", T0, marker=True, latest=True)]
+    outcome = simulate(versions, [], [NONCURRENT_5], T0 + timedelta(days=10))
     assert [v.version_id for v in outcome.deleted] == ["v1"]
     assert [v.version_id for v in outcome.markers_removed] == ["m1"]
     assert "a" not in outcome.chains
