@@ -36,6 +36,8 @@ from floe_infra.errors import (
 
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 SERVER_ERRORS = frozenset({500, 502, 503, 504})
+# How much of an answer an error quotes when the server gives no message of its own.
+ANSWER_QUOTE = 500
 # Parse Retry-After unclipped so the refusal names the wait the server asked for.
 _UNCLIPPED = 2**31
 
@@ -128,6 +130,20 @@ class _PolicyAdapter(HTTPAdapter):
              verify: bool | str = True, cert: Any = None, proxies: Any = None) -> requests.Response:
         return super().send(request, stream=stream, timeout=self.timeouts if timeout is None else timeout,
                             verify=verify, cert=cert, proxies=proxies)
+
+
+def error_message(response: requests.Response) -> str:
+    """The server's own message: OAuth2's `error` and `error_description` (RFC 6749), the Iceberg REST error
+    model's `message` (Polaris' too), or the start of its answer."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text.strip()[:ANSWER_QUOTE] or response.reason
+    if isinstance(body, dict) and isinstance(body.get("error"), str):
+        return ": ".join(str(body[k]) for k in ("error", "error_description") if body.get(k))
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        return str(body["error"].get("message") or body["error"])
+    return str(body)[:ANSWER_QUOTE]
 
 
 def mount_policy(session: requests.Session, policy: HttpPolicy = DEFAULT_POLICY) -> requests.Session:

@@ -22,7 +22,7 @@ from pyiceberg.catalog.rest.auth import AuthManager
 from pyiceberg.catalog.rest.response import TokenResponse
 
 from floe_infra.errors import CatalogBusyError, CatalogCredentialError, CatalogError, CatalogResponseError
-from floe_infra.http import SERVER_ERRORS, HttpPolicy, mount_policy, transport_error
+from floe_infra.http import SERVER_ERRORS, HttpPolicy, error_message, mount_policy, transport_error
 
 TOKEN_PATH = "v1/oauth/tokens"
 # Renew this long before the server says the token expires, so no request carries an expired one.
@@ -36,19 +36,6 @@ UNREACHABLE_HINT = "check the catalog URI (--catalog-uri, or the platform's cata
 def token_url(uri: str) -> str:
     """The catalog's OAuth2 token endpoint (the Iceberg REST spec's, as pyiceberg derives it)."""
     return f"{uri.rstrip('/')}/{TOKEN_PATH}"
-
-
-def _oauth_message(response: requests.Response) -> str:
-    """The server's `error` and `error_description` (RFC 6749), or the start of its answer."""
-    try:
-        body = response.json()
-    except ValueError:
-        return response.text.strip()[:200] or response.reason
-    if isinstance(body, dict) and isinstance(body.get("error"), str):
-        return ": ".join(str(body[k]) for k in ("error", "error_description") if body.get(k))
-    if isinstance(body, dict) and isinstance(body.get("error"), dict):  # the Iceberg REST error model
-        return str(body["error"].get("message") or body["error"])
-    return str(body)[:200]
 
 
 class TokenSource:
@@ -101,13 +88,13 @@ class TokenSource:
         status = response.status_code
         if status in (400, 401):
             raise CatalogCredentialError(f"{operation}: {self.url} refused the credential (HTTP {status}: "
-                                         f"{_oauth_message(response)}); {CREDENTIAL_HINT}")
+                                         f"{error_message(response)}); {CREDENTIAL_HINT}")
         if status == 429 or status in SERVER_ERRORS:
             raise CatalogBusyError(f"{operation}: {self.url} is overloaded or unavailable (HTTP {status}: "
-                                   f"{_oauth_message(response)}), also after the retries that are safe; try again "
+                                   f"{error_message(response)}), also after the retries that are safe; try again "
                                    "later")
         if status != 200:
-            raise CatalogError(f"{operation}: {self.url} answered HTTP {status}: {_oauth_message(response)}")
+            raise CatalogError(f"{operation}: {self.url} answered HTTP {status}: {error_message(response)}")
         try:
             answer = TokenResponse.model_validate_json(response.text)
         except pydantic.ValidationError:

@@ -21,7 +21,7 @@ from urllib.parse import quote
 import requests
 
 from floe_infra.errors import CatalogCredentialError, CatalogError, CatalogResponseError
-from floe_infra.http import DEFAULT_POLICY, HttpPolicy, mount_policy, transport_error
+from floe_infra.http import DEFAULT_POLICY, HttpPolicy, error_message, mount_policy, transport_error
 
 REALM_HEADER = "Polaris-Realm"
 MANAGEMENT = "/api/management/v1"
@@ -78,17 +78,6 @@ def encode_namespace(levels: Iterable[str]) -> str:
     return quote(NAMESPACE_SEPARATOR.join(levels), safe="")
 
 
-def polaris_message(response: requests.Response) -> str:
-    """Polaris' own error message, or the response text."""
-    try:
-        body = response.json()
-    except ValueError:
-        return response.text.strip()[:500] or response.reason
-    if isinstance(body, dict) and isinstance(body.get("error"), dict):
-        return str(body["error"].get("message") or body["error"])
-    return str(body)[:500]
-
-
 def _decoded(response: requests.Response, operation: str, url: str) -> Any:
     """The JSON body of a successful answer; a typed error when it is not JSON."""
     try:
@@ -136,7 +125,7 @@ class PolarisClient:
             headers={REALM_HEADER: conn.realm})
         if response.status_code != 200:
             refused = PolarisCredentialError if response.status_code in (400, 401) else PolarisError
-            raise refused(operation, response.status_code, polaris_message(response))
+            raise refused(operation, response.status_code, error_message(response))
         body = _decoded(response, operation, conn.url)
         if not isinstance(body, dict) or not isinstance(body.get("access_token"), str):
             raise CatalogResponseError(f"{operation}: {conn.url} answered without an access_token; check that the "
@@ -165,7 +154,7 @@ class PolarisClient:
         if missing_ok and response.status_code == 404:
             return None
         if response.status_code not in set(ok):
-            raise PolarisError(operation, response.status_code, polaris_message(response))
+            raise PolarisError(operation, response.status_code, error_message(response))
         if response.status_code == 204 or not response.content:
             return None
         return _decoded(response, operation, self.connection.url)

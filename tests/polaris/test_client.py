@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
+import requests
 
 from floe_infra.errors import CatalogBusyError, CatalogUnreachableError
-from floe_infra.http import HttpPolicy
+from floe_infra.http import HttpPolicy, error_message
 from floe_infra.polaris.client import PolarisClient, PolarisConnection, PolarisError, encode_namespace
 from tests.loopback import FAST, Fault
 
@@ -144,3 +145,23 @@ def test_multi_level_namespaces_use_the_unit_separator(client, polaris):
     assert client.list_namespaces("lakehouse", ["bronze"]) == [["bronze", "sales"]]
     polaris.add_table("lakehouse", ("bronze", "sales"), "orders")
     assert client.tables_under("lakehouse", ["bronze"]) == ["bronze.sales.orders"]
+
+
+def _answer(status: int, body: bytes) -> requests.Response:
+    response = requests.Response()
+    response.status_code, response._content, response.reason = status, body, "Unauthorized"
+    return response
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    # RFC 6749 5.2, what Polaris' token endpoint answers (OAuthUtils.getResponseFromError)
+    (b'{"error": "invalid_client", "error_description": "bad client credentials"}',
+     "invalid_client: bad client credentials"),
+    # the Iceberg REST error model, which the management API shares
+    (b'{"error": {"message": "Principal not found", "type": "NotFoundException", "code": 404}}',
+     "Principal not found"),
+    (b"<html>proxy error</html>", "<html>proxy error</html>"),
+    (b"", "Unauthorized"),
+])
+def test_an_error_quotes_the_servers_own_message(body: bytes, message: str):
+    assert error_message(_answer(401, body)) == message
